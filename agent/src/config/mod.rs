@@ -1,0 +1,223 @@
+//! Agent configuration: raw layers (flags, environment, TOML file) merged by precedence and
+//! validated into a typed [`Config`] before anything starts.
+//!
+//! Precedence is flag > environment > file > default. clap resolves flag over environment
+//! (its `env` attribute), so [`crate::cli`] hands over one [`Layer`]; [`resolve`] then layers it
+//! over the file and fills the defaults. Keys, flags and variables:
+//!
+//! | file key | flag | environment | default |
+//! | --- | --- | --- | --- |
+//! | — | `--config` | `EDGEWARD_AGENT_CONFIG` | none (file optional) |
+//! | `node_name` | `--node-name` | `EDGEWARD_AGENT_NODE_NAME` | host name under `host_root` |
+//! | `cluster_name` | `--cluster-name` | `EDGEWARD_AGENT_CLUSTER_NAME` | none |
+//! | `aggregator_url` | `--aggregator-url` | `EDGEWARD_AGENT_AGGREGATOR_URL` | required |
+//! | `interval` | `--interval` | `EDGEWARD_AGENT_INTERVAL` | `15s` |
+//! | `host_root` | `--host-root` | `EDGEWARD_AGENT_HOST_ROOT` | `/` |
+//! | `data_dir` | `--data-dir` | `EDGEWARD_AGENT_DATA_DIR` | `/var/lib/edgeward-agent` |
+//! | `log_format` | `--log-format` | `EDGEWARD_AGENT_LOG_FORMAT` | `plain` |
+//! | `tls.ca_file` | `--tls-ca-file` | `EDGEWARD_AGENT_TLS_CA_FILE` | none |
+//! | `tls.client_cert` | `--tls-client-cert` | `EDGEWARD_AGENT_TLS_CLIENT_CERT` | none |
+//! | `tls.client_key` | `--tls-client-key` | `EDGEWARD_AGENT_TLS_CLIENT_KEY` | none |
+//! | `tls.token_file` | `--tls-token-file` | `EDGEWARD_AGENT_TLS_TOKEN_FILE` | none |
+//! | — | — | `RUST_LOG` | `info` |
+//!
+//! Relative paths are taken relative to the agent's working directory.
+
+mod error;
+mod file;
+mod node_name;
+mod origin;
+mod rules;
+#[cfg(test)]
+mod tests;
+mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing_subscriber::filter::Targets;
+use url::Url;
+
+pub use error::{ConfigError, Problem};
+pub use node_name::{NodeName, NodeNameError};
+pub use origin::{Origin, Sourced};
+pub use rules::MIN_INTERVAL;
+pub use tls::{ClientAuth, Tls};
+
+use crate::logging::LogFormat;
+
+/// Default for `interval`.
+pub const DEFAULT_INTERVAL: &str = "15s";
+/// Default for `host_root`.
+pub const DEFAULT_HOST_ROOT: &str = "/";
+/// Default for `data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-agent";
+/// Default for `RUST_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+/// Where the default node name is read from, below `host_root`.
+pub const HOSTNAME_FILE: &str = "proc/sys/kernel/hostname";
+
+/// The validated agent configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Kubernetes node name this agent reports as. Default: the host name read from
+    /// `<host_root>/proc/sys/kernel/hostname`, trimmed and lowercased.
+    pub node_name: NodeName,
+    /// Overrides the cluster name the node belongs to. Default: none (no override).
+    pub cluster_name: Option<String>,
+    /// Where to send reports; always `https`. Required, no default.
+    pub aggregator_url: Url,
+    /// Time between samples; at least [`MIN_INTERVAL`]. Default: 15 s.
+    pub interval: Duration,
+    /// Where the host's file system is mounted (`/` on the host, e.g. `/host` in a pod).
+    /// Must be an existing directory. Default: `/`.
+    pub host_root: PathBuf,
+    /// Directory for the agent's own state (the buffer, later). Not created at start-up yet.
+    /// Default: `/var/lib/edgeward-agent`.
+    pub data_dir: PathBuf,
+    /// TLS and authentication towards the aggregator. Default: none of the files.
+    pub tls: Tls,
+    /// Log line format. Default: plain.
+    pub log_format: LogFormat,
+    /// Which log events to emit, from `RUST_LOG`. Default: `info`.
+    pub log_filter: Targets,
+}
+
+/// One source of raw settings, not yet validated. Every field is unset by default; the
+/// defaults of the [`Config`] fields apply when no layer sets a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    /// `node_name`; default: the host name.
+    pub node_name: Option<Sourced<String>>,
+    /// `cluster_name`; default: none.
+    pub cluster_name: Option<Sourced<String>>,
+    /// `aggregator_url`; required.
+    pub aggregator_url: Option<Sourced<String>>,
+    /// `interval`; default: `15s`.
+    pub interval: Option<Sourced<String>>,
+    /// `host_root`; default: `/`.
+    pub host_root: Option<Sourced<String>>,
+    /// `data_dir`; default: `/var/lib/edgeward-agent`.
+    pub data_dir: Option<Sourced<String>>,
+    /// `log_format`; default: `plain`.
+    pub log_format: Option<Sourced<String>>,
+    /// `tls.ca_file`; default: none.
+    pub tls_ca_file: Option<Sourced<String>>,
+    /// `tls.client_cert`; default: none.
+    pub tls_client_cert: Option<Sourced<String>>,
+    /// `tls.client_key`; default: none.
+    pub tls_client_key: Option<Sourced<String>>,
+    /// `tls.token_file`; default: none.
+    pub tls_token_file: Option<Sourced<String>>,
+}
+
+impl Layer {
+    /// Keeps every value of `self` and takes the ones it lacks from `lower`.
+    pub fn or(self, lower: Layer) -> Layer {
+        Layer {
+            node_name: self.node_name.or(lower.node_name),
+            cluster_name: self.cluster_name.or(lower.cluster_name),
+            aggregator_url: self.aggregator_url.or(lower.aggregator_url),
+            interval: self.interval.or(lower.interval),
+            host_root: self.host_root.or(lower.host_root),
+            data_dir: self.data_dir.or(lower.data_dir),
+            log_format: self.log_format.or(lower.log_format),
+            tls_ca_file: self.tls_ca_file.or(lower.tls_ca_file),
+            tls_client_cert: self.tls_client_cert.or(lower.tls_client_cert),
+            tls_client_key: self.tls_client_key.or(lower.tls_client_key),
+            tls_token_file: self.tls_token_file.or(lower.tls_token_file),
+        }
+    }
+}
+
+/// Everything the process was given: what [`crate::cli`] collects from argv and environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// `--config` / `EDGEWARD_AGENT_CONFIG`; default: no file.
+    pub config_file: Option<Sourced<PathBuf>>,
+    /// Flags, or their environment variables where no flag was given.
+    pub overrides: Layer,
+    /// `RUST_LOG`; default: `info`.
+    pub log_filter: Option<Sourced<String>>,
+}
+
+/// Reads the config file, if any, and validates everything into a [`Config`].
+pub fn load(inputs: Inputs) -> Result<Config, ConfigError> {
+    let file = match &inputs.config_file {
+        Some(path) => file::read(path)?,
+        None => Layer::default(),
+    };
+    resolve([inputs.overrides, file], inputs.log_filter)
+}
+
+/// Merges `layers` (highest precedence first), fills defaults and validates.
+pub fn resolve(
+    layers: impl IntoIterator<Item = Layer>,
+    log_filter: Option<Sourced<String>>,
+) -> Result<Config, ConfigError> {
+    let raw = layers.into_iter().fold(Layer::default(), Layer::or);
+    let or_default = |value: &Option<Sourced<String>>, default: &str| {
+        value
+            .clone()
+            .unwrap_or_else(|| Sourced::default_value(default))
+    };
+
+    let host_root = rules::directory("host_root", &or_default(&raw.host_root, DEFAULT_HOST_ROOT))?;
+    let node_name = match &raw.node_name {
+        Some(name) => rules::node_name("node_name", name)?,
+        None => hostname(&host_root)?,
+    };
+    let cluster_name = raw
+        .cluster_name
+        .as_ref()
+        .map(|name| rules::non_empty("cluster_name", name))
+        .transpose()?;
+    let aggregator_url = match &raw.aggregator_url {
+        Some(url) => rules::https_url("aggregator_url", url)?,
+        None => {
+            return Err(ConfigError::Missing {
+                key: "aggregator_url",
+                flag: "--aggregator-url",
+                env: "EDGEWARD_AGENT_AGGREGATOR_URL",
+            });
+        }
+    };
+    let tls = tls::resolve(&raw)?;
+    let interval = rules::interval("interval", &or_default(&raw.interval, DEFAULT_INTERVAL))?;
+    let data_dir = rules::path("data_dir", &or_default(&raw.data_dir, DEFAULT_DATA_DIR))?;
+    let log_format = match &raw.log_format {
+        Some(format) => rules::log_format("log_format", format)?,
+        None => LogFormat::default(),
+    };
+    let log_filter = match log_filter.filter(|f| !f.value.trim().is_empty()) {
+        Some(filter) => rules::log_filter("RUST_LOG", &filter)?,
+        None => rules::log_filter("RUST_LOG", &Sourced::default_value(DEFAULT_LOG_FILTER))?,
+    };
+
+    Ok(Config {
+        node_name,
+        cluster_name,
+        aggregator_url,
+        interval,
+        host_root,
+        data_dir,
+        tls,
+        log_format,
+        log_filter,
+    })
+}
+
+/// The default node name: the host's name, trimmed and lowercased.
+fn hostname(host_root: &std::path::Path) -> Result<NodeName, ConfigError> {
+    let path = host_root.join(HOSTNAME_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Hostname {
+        path: path.clone(),
+        source,
+    })?;
+    let value = text.trim().to_lowercase();
+    NodeName::parse(&value).map_err(|source| ConfigError::HostnameInvalid {
+        path,
+        value,
+        source,
+    })
+}

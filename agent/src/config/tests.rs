@@ -1,0 +1,397 @@
+//! Unit tests for config loading: every validation rule, defaults, and layer precedence. Layers
+//! are built explicitly; the process environment is never touched.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::*;
+
+/// A host root with a host name file, and helpers to build layers pointing into it.
+struct Host {
+    dir: TempDir,
+}
+
+impl Host {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kernel = dir.path().join("proc/sys/kernel");
+        std::fs::create_dir_all(&kernel).expect("mkdir");
+        std::fs::write(kernel.join("hostname"), "Edge-Node-7\n").expect("write hostname");
+        Self { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Creates an empty file below the host root and returns its path as text.
+    fn file(&self, name: &str) -> String {
+        let path = self.root().join(name);
+        std::fs::write(&path, "").expect("write file");
+        path.display().to_string()
+    }
+
+    /// The least a layer needs to validate: an aggregator URL and this host root.
+    fn minimal(&self) -> Layer {
+        Layer {
+            aggregator_url: Some(flag("https://aggregator.example:7443")),
+            host_root: Some(flag(&self.root().display().to_string())),
+            ..Layer::default()
+        }
+    }
+}
+
+fn flag(value: &str) -> Sourced<String> {
+    Sourced::new(value, Origin::Flag("--test".to_owned()))
+}
+
+fn env(value: &str) -> Sourced<String> {
+    Sourced::new(value, Origin::Env("EDGEWARD_AGENT_TEST".to_owned()))
+}
+
+fn in_file(value: &str) -> Sourced<String> {
+    let origin = Origin::File {
+        path: PathBuf::from("agent.toml"),
+        line: 1,
+    };
+    Sourced::new(value, origin)
+}
+
+fn resolve_one(layer: Layer) -> Result<Config, ConfigError> {
+    resolve([layer], None)
+}
+
+fn invalid_key(result: Result<Config, ConfigError>) -> (&'static str, Problem) {
+    match result {
+        Err(ConfigError::Invalid { key, problem, .. }) => (key, problem),
+        other => panic!("expected an invalid setting, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_apply_when_only_required_values_are_given() {
+    let host = Host::new();
+    let config = resolve_one(host.minimal()).expect("valid");
+    assert_eq!(config.interval, Duration::from_secs(15));
+    assert_eq!(config.data_dir, PathBuf::from("/var/lib/edgeward-agent"));
+    assert_eq!(config.log_format, LogFormat::Plain);
+    assert_eq!(config.cluster_name, None);
+    assert_eq!(config.tls, Tls::default());
+    assert_eq!(
+        config.aggregator_url.as_str(),
+        "https://aggregator.example:7443/"
+    );
+}
+
+#[test]
+fn host_root_defaults_to_filesystem_root() {
+    let layer = Layer {
+        aggregator_url: Some(flag("https://aggregator.example")),
+        node_name: Some(flag("edge-1")),
+        ..Layer::default()
+    };
+    assert_eq!(
+        resolve_one(layer).expect("valid").host_root,
+        PathBuf::from("/")
+    );
+}
+
+#[test]
+fn node_name_defaults_to_trimmed_lowercased_hostname_under_host_root() {
+    let host = Host::new();
+    let config = resolve_one(host.minimal()).expect("valid");
+    assert_eq!(config.node_name.as_str(), "edge-node-7");
+}
+
+#[test]
+fn flag_beats_env_beats_file_beats_default() {
+    let host = Host::new();
+    let layers = |flags: Option<&str>, envs: Option<&str>, file: Option<&str>| {
+        let flags = Layer {
+            interval: flags.map(flag),
+            ..host.minimal()
+        };
+        let env = Layer {
+            interval: envs.map(env),
+            ..Layer::default()
+        };
+        let file = Layer {
+            interval: file.map(in_file),
+            ..Layer::default()
+        };
+        resolve([flags, env, file], None).expect("valid").interval
+    };
+    let secs = Duration::from_secs;
+    assert_eq!(layers(Some("10s"), Some("20s"), Some("30s")), secs(10));
+    assert_eq!(layers(None, Some("20s"), Some("30s")), secs(20));
+    assert_eq!(layers(None, None, Some("30s")), secs(30));
+    assert_eq!(layers(None, None, None), secs(15));
+}
+
+#[test]
+fn lower_layer_fills_only_unset_values() {
+    let high = Layer {
+        interval: Some(flag("10s")),
+        ..Layer::default()
+    };
+    let low = Layer {
+        interval: Some(in_file("30s")),
+        data_dir: Some(in_file("/data")),
+        ..Layer::default()
+    };
+    let merged = high.or(low);
+    assert_eq!(merged.interval, Some(flag("10s")));
+    assert_eq!(merged.data_dir, Some(in_file("/data")));
+}
+
+#[test]
+fn missing_aggregator_url_is_reported_with_flag_and_env() {
+    let host = Host::new();
+    let layer = Layer {
+        aggregator_url: None,
+        ..host.minimal()
+    };
+    assert!(matches!(
+        resolve_one(layer),
+        Err(ConfigError::Missing {
+            key: "aggregator_url",
+            flag: "--aggregator-url",
+            env: "EDGEWARD_AGENT_AGGREGATOR_URL"
+        })
+    ));
+}
+
+#[test]
+fn unparsable_aggregator_url_is_rejected() {
+    let host = Host::new();
+    let layer = Layer {
+        aggregator_url: Some(flag("not a url")),
+        ..host.minimal()
+    };
+    let (key, problem) = invalid_key(resolve_one(layer));
+    assert_eq!(key, "aggregator_url");
+    assert!(matches!(problem, Problem::Url { .. }));
+}
+
+#[test]
+fn plain_http_aggregator_url_is_rejected() {
+    let host = Host::new();
+    let layer = Layer {
+        aggregator_url: Some(flag("http://aggregator.example:7443")),
+        ..host.minimal()
+    };
+    let (key, problem) = invalid_key(resolve_one(layer));
+    assert_eq!(key, "aggregator_url");
+    assert!(matches!(problem, Problem::NotHttps { .. }));
+}
+
+#[test]
+fn interval_must_be_a_duration_of_at_least_one_second() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            interval: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(with("soon")),
+        ("interval", Problem::Duration { .. })
+    ));
+    for short in ["0", "0s", "999ms"] {
+        assert!(matches!(
+            invalid_key(with(short)),
+            ("interval", Problem::TooShort { .. })
+        ));
+    }
+    assert_eq!(with("1s").expect("valid").interval, Duration::from_secs(1));
+    assert_eq!(
+        with("1m 30s").expect("valid").interval,
+        Duration::from_secs(90)
+    );
+}
+
+#[test]
+fn explicit_node_name_is_validated_as_written() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            node_name: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert_eq!(with("edge-1").expect("valid").node_name.as_str(), "edge-1");
+    assert!(matches!(
+        invalid_key(with("Edge_1")),
+        ("node_name", Problem::NodeName { .. })
+    ));
+}
+
+#[test]
+fn unreadable_hostname_file_is_reported_when_node_name_is_unset() {
+    let host = Host::new();
+    std::fs::remove_file(host.root().join(HOSTNAME_FILE)).expect("remove hostname");
+    assert!(matches!(
+        resolve_one(host.minimal()),
+        Err(ConfigError::Hostname { .. })
+    ));
+}
+
+#[test]
+fn invalid_hostname_is_reported_when_node_name_is_unset() {
+    let host = Host::new();
+    std::fs::write(host.root().join(HOSTNAME_FILE), "edge_1\n").expect("write");
+    assert!(matches!(
+        resolve_one(host.minimal()),
+        Err(ConfigError::HostnameInvalid { ref value, .. }) if value == "edge_1"
+    ));
+}
+
+#[test]
+fn host_root_must_exist_and_be_a_directory() {
+    let host = Host::new();
+    let with = |value: String| {
+        resolve_one(Layer {
+            host_root: Some(flag(&value)),
+            ..host.minimal()
+        })
+    };
+    let missing = host.root().join("absent").display().to_string();
+    assert!(matches!(
+        invalid_key(with(missing)),
+        ("host_root", Problem::Inaccessible { .. })
+    ));
+    let file = host.file("plain-file");
+    assert!(matches!(
+        invalid_key(with(file)),
+        ("host_root", Problem::NotADirectory { .. })
+    ));
+}
+
+#[test]
+fn empty_data_dir_is_rejected_and_a_missing_one_is_accepted() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            data_dir: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(with("")),
+        ("data_dir", Problem::Empty)
+    ));
+    let not_yet = with("/nonexistent/edgeward").expect("data_dir is not created yet");
+    assert_eq!(not_yet.data_dir, PathBuf::from("/nonexistent/edgeward"));
+}
+
+#[test]
+fn cluster_name_override_must_not_be_blank() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            cluster_name: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(with(" ")),
+        ("cluster_name", Problem::Empty)
+    ));
+    assert_eq!(
+        with("prod-eu").expect("valid").cluster_name.as_deref(),
+        Some("prod-eu")
+    );
+}
+
+#[test]
+fn log_format_accepts_plain_and_json_only() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            log_format: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert_eq!(with("json").expect("valid").log_format, LogFormat::Json);
+    assert!(matches!(
+        invalid_key(with("xml")),
+        ("log_format", Problem::LogFormat { .. })
+    ));
+}
+
+#[test]
+fn unparsable_rust_log_is_rejected_and_blank_means_default() {
+    let host = Host::new();
+    let with = |value: &str| resolve([host.minimal()], Some(env(value)));
+    assert!(matches!(
+        invalid_key(with("edgeward=loud")),
+        ("RUST_LOG", Problem::LogFilter { .. })
+    ));
+    assert!(with("warn,edgeward_agent=debug").is_ok());
+    assert!(with("  ").is_ok());
+}
+
+#[test]
+fn missing_config_file_is_reported_with_its_origin() {
+    let inputs = Inputs {
+        config_file: Some(Sourced::new(
+            "/nonexistent/agent.toml",
+            Origin::Env("EDGEWARD_AGENT_CONFIG".to_owned()),
+        )),
+        ..Inputs::default()
+    };
+    assert!(matches!(load(inputs), Err(ConfigError::ReadFile { .. })));
+}
+
+#[test]
+fn load_layers_overrides_over_the_file() {
+    let host = Host::new();
+    let path = host.root().join("agent.toml");
+    let text = format!(
+        "aggregator_url = \"https://from-file.example\"\ninterval = \"30s\"\nhost_root = \"{}\"\n",
+        host.root().display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    let inputs = Inputs {
+        config_file: Some(Sourced::new(path, Origin::Flag("--config".to_owned()))),
+        overrides: Layer {
+            interval: Some(flag("10s")),
+            ..Layer::default()
+        },
+        log_filter: None,
+    };
+    let config = load(inputs).expect("valid");
+    assert_eq!(config.interval, Duration::from_secs(10));
+    assert_eq!(config.aggregator_url.as_str(), "https://from-file.example/");
+}
+
+#[test]
+fn invalid_file_value_names_the_file_line() {
+    let text = "aggregator_url = \"https://a.example\"\n\ninterval = \"0s\"\n";
+    let layer = file::parse(Path::new("agent.toml"), text).expect("valid TOML");
+    let host = Host::new();
+    let layers = [
+        Layer {
+            host_root: host.minimal().host_root,
+            ..Layer::default()
+        },
+        layer,
+    ];
+    match resolve(layers, None) {
+        Err(ConfigError::Invalid {
+            key: "interval",
+            origin,
+            ..
+        }) => assert_eq!(
+            origin,
+            Origin::File {
+                path: PathBuf::from("agent.toml"),
+                line: 3
+            }
+        ),
+        other => panic!("expected invalid interval, got {other:?}"),
+    }
+}

@@ -1,0 +1,168 @@
+//! The command line: one flag per config key, each falling back to an
+//! `EDGEWARD_AGGREGATOR_*` environment variable (clap's `env`), plus `--config`, `--help` and
+//! `--version`.
+//!
+//! Every value is taken as text and validated in [`crate::config`], so a bad value is reported
+//! like any other config error, naming the flag or variable it came from.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+
+use crate::config::{Inputs, Layer, Origin, Sourced};
+
+/// edgeward aggregator: collects node reports from edgeward agents.
+#[derive(Debug, Parser)]
+#[command(name = "edgeward-aggregator")]
+struct Args {
+    /// TOML config file; optional, every setting has a default
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGGREGATOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on, IP:port; port 0 picks a free port [default: 127.0.0.1:7443]
+    #[arg(long, value_name = "ADDR", env = "EDGEWARD_AGGREGATOR_LISTEN")]
+    listen: Option<String>,
+    /// Directory for the aggregator's store [default: /var/lib/edgeward-aggregator]
+    #[arg(long, value_name = "DIR", env = "EDGEWARD_AGGREGATOR_DATA_DIR")]
+    data_dir: Option<String>,
+    /// Largest accepted batch in bytes, 1024..=268435456 [default: 16777216]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "EDGEWARD_AGGREGATOR_MAX_BATCH_BYTES"
+    )]
+    max_batch_bytes: Option<String>,
+    /// Log format: plain or json [default: plain]
+    #[arg(long, value_name = "FORMAT", env = "EDGEWARD_AGGREGATOR_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+/// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
+pub fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (protocol {}, decodes {}..={})",
+            env!("CARGO_PKG_VERSION"),
+            edgeward_proto::PROTOCOL_VERSION,
+            edgeward_proto::OLDEST_SUPPORTED_VERSION,
+            edgeward_proto::PROTOCOL_VERSION,
+        )
+    })
+}
+
+/// Parses the process's arguments and environment, including `RUST_LOG`.
+pub fn read() -> Result<Inputs, clap::Error> {
+    let mut inputs = parse(std::env::args_os())?;
+    inputs.log_filter = std::env::var_os("RUST_LOG").map(|value| {
+        Sourced::new(
+            value.to_string_lossy().into_owned(),
+            Origin::Env("RUST_LOG".to_owned()),
+        )
+    });
+    Ok(inputs)
+}
+
+/// Parses `args` (program name first) and the `EDGEWARD_AGGREGATOR_*` environment. `--help`,
+/// `--version` and usage mistakes come back as a [`clap::Error`]; its `exit_code()` tells them
+/// apart (0 for help and version).
+pub fn parse<I, T>(args: I) -> Result<Inputs, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let command = Args::command().version(version());
+    let matches = command.clone().try_get_matches_from(args)?;
+    let args = Args::from_arg_matches(&matches)?;
+    let sourced = |id: &str, value: Option<String>| {
+        value.map(|value| Sourced::new(value, origin(&command, &matches, id)))
+    };
+    Ok(Inputs {
+        config_file: args
+            .config
+            .map(|path| Sourced::new(path, origin(&command, &matches, "config"))),
+        overrides: Layer {
+            listen: sourced("listen", args.listen),
+            data_dir: sourced("data_dir", args.data_dir),
+            max_batch_bytes: sourced("max_batch_bytes", args.max_batch_bytes),
+            log_format: sourced("log_format", args.log_format),
+        },
+        log_filter: None,
+    })
+}
+
+/// The flag or environment variable that supplied argument `id`, as the user would write it.
+fn origin(command: &Command, matches: &ArgMatches, id: &str) -> Origin {
+    let arg = command.get_arguments().find(|arg| arg.get_id() == id);
+    let env = arg.and_then(|arg| arg.get_env());
+    match (matches.value_source(id), env) {
+        (Some(ValueSource::EnvVariable), Some(env)) => {
+            Origin::Env(env.to_string_lossy().into_owned())
+        }
+        _ => Origin::Flag(format!(
+            "--{}",
+            arg.and_then(|arg| arg.get_long()).unwrap_or(id)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    #[test]
+    fn flags_become_overrides_that_name_their_flag() {
+        let inputs = parse(["edgeward-aggregator", "--listen", "127.0.0.1:0"]).expect("valid");
+        assert_eq!(
+            inputs.overrides.listen,
+            Some(Sourced::new(
+                "127.0.0.1:0",
+                Origin::Flag("--listen".to_owned())
+            ))
+        );
+    }
+
+    #[test]
+    fn version_flag_reports_protocol_versions_and_exits_zero() {
+        let err = parse(["edgeward-aggregator", "-V"]).expect_err("version is not a run");
+        assert_eq!(err.kind(), ErrorKind::DisplayVersion);
+        assert_eq!(err.exit_code(), 0);
+        assert!(err.to_string().contains("(protocol 1, decodes 1..=1)"));
+    }
+
+    #[test]
+    fn unknown_flag_is_a_usage_error() {
+        let err = parse(["edgeward-aggregator", "--port", "1"]).expect_err("unknown flag");
+        assert_eq!(err.kind(), ErrorKind::UnknownArgument);
+        assert_ne!(err.exit_code(), 0);
+    }
+
+    #[test]
+    fn every_flag_has_an_env_variable_under_the_aggregator_prefix() {
+        let command = Args::command();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let expected = format!(
+                "EDGEWARD_AGGREGATOR_{}",
+                long.replace('-', "_").to_uppercase()
+            );
+            assert_eq!(
+                arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                Some(expected),
+                "--{long}"
+            );
+        }
+    }
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,143 @@
+//! Aggregator configuration: raw layers (flags, environment, TOML file) merged by precedence
+//! and validated into a typed [`Config`] before anything starts.
+//!
+//! Precedence is flag > environment > file > default. clap resolves flag over environment
+//! (its `env` attribute), so [`crate::cli`] hands over one [`Layer`]; [`resolve`] then layers it
+//! over the file and fills the defaults. Keys, flags and variables:
+//!
+//! | file key | flag | environment | default |
+//! | --- | --- | --- | --- |
+//! | — | `--config` | `EDGEWARD_AGGREGATOR_CONFIG` | none (file optional) |
+//! | `listen` | `--listen` | `EDGEWARD_AGGREGATOR_LISTEN` | `127.0.0.1:7443` |
+//! | `data_dir` | `--data-dir` | `EDGEWARD_AGGREGATOR_DATA_DIR` | `/var/lib/edgeward-aggregator` |
+//! | `max_batch_bytes` | `--max-batch-bytes` | `EDGEWARD_AGGREGATOR_MAX_BATCH_BYTES` | `16777216` (16 MiB) |
+//! | `log_format` | `--log-format` | `EDGEWARD_AGGREGATOR_LOG_FORMAT` | `plain` |
+//! | — | — | `RUST_LOG` | `info` |
+
+mod error;
+mod file;
+mod origin;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use tracing_subscriber::filter::Targets;
+
+pub use error::{ConfigError, Problem};
+pub use origin::{Origin, Sourced};
+
+use crate::logging::LogFormat;
+
+/// Default for `listen`: loopback only, so a fresh install exposes nothing.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7443";
+/// Default for `data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-aggregator";
+/// Default for `max_batch_bytes`: 16 MiB.
+pub const DEFAULT_MAX_BATCH_BYTES: u64 = 16 * MIB;
+/// Accepted `max_batch_bytes`: 1 KiB to 256 MiB.
+pub const MAX_BATCH_BYTES_RANGE: RangeInclusive<u64> = 1024..=256 * MIB;
+/// Default for `RUST_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+const MIB: u64 = 1024 * 1024;
+
+/// The validated aggregator configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port. Default: `127.0.0.1:7443`.
+    pub listen: SocketAddr,
+    /// Directory for the aggregator's store. Not created at start-up yet.
+    /// Default: `/var/lib/edgeward-aggregator`.
+    pub data_dir: PathBuf,
+    /// Largest batch body accepted from an agent, in bytes, within
+    /// [`MAX_BATCH_BYTES_RANGE`]. Not enforced until ingest exists. Default: 16 MiB.
+    pub max_batch_bytes: u64,
+    /// Log line format. Default: plain.
+    pub log_format: LogFormat,
+    /// Which log events to emit, from `RUST_LOG`. Default: `info`.
+    pub log_filter: Targets,
+}
+
+/// One source of raw settings, not yet validated. Every field is unset by default; the
+/// defaults of the [`Config`] fields apply when no layer sets a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    /// `listen`; default: `127.0.0.1:7443`.
+    pub listen: Option<Sourced<String>>,
+    /// `data_dir`; default: `/var/lib/edgeward-aggregator`.
+    pub data_dir: Option<Sourced<String>>,
+    /// `max_batch_bytes` as decimal text; default: `16777216`.
+    pub max_batch_bytes: Option<Sourced<String>>,
+    /// `log_format`; default: `plain`.
+    pub log_format: Option<Sourced<String>>,
+}
+
+impl Layer {
+    /// Keeps every value of `self` and takes the ones it lacks from `lower`.
+    pub fn or(self, lower: Layer) -> Layer {
+        Layer {
+            listen: self.listen.or(lower.listen),
+            data_dir: self.data_dir.or(lower.data_dir),
+            max_batch_bytes: self.max_batch_bytes.or(lower.max_batch_bytes),
+            log_format: self.log_format.or(lower.log_format),
+        }
+    }
+}
+
+/// Everything the process was given: what [`crate::cli`] collects from argv and environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// `--config` / `EDGEWARD_AGGREGATOR_CONFIG`; default: no file.
+    pub config_file: Option<Sourced<PathBuf>>,
+    /// Flags, or their environment variables where no flag was given.
+    pub overrides: Layer,
+    /// `RUST_LOG`; default: `info`.
+    pub log_filter: Option<Sourced<String>>,
+}
+
+/// Reads the config file, if any, and validates everything into a [`Config`].
+pub fn load(inputs: Inputs) -> Result<Config, ConfigError> {
+    let file = match &inputs.config_file {
+        Some(path) => file::read(path)?,
+        None => Layer::default(),
+    };
+    resolve([inputs.overrides, file], inputs.log_filter)
+}
+
+/// Merges `layers` (highest precedence first), fills defaults and validates.
+pub fn resolve(
+    layers: impl IntoIterator<Item = Layer>,
+    log_filter: Option<Sourced<String>>,
+) -> Result<Config, ConfigError> {
+    let raw = layers.into_iter().fold(Layer::default(), Layer::or);
+    let or_default = |value: Option<Sourced<String>>, default: &str| {
+        value.unwrap_or_else(|| Sourced::default_value(default))
+    };
+
+    let listen = rules::socket_addr("listen", &or_default(raw.listen, DEFAULT_LISTEN))?;
+    let data_dir = rules::path("data_dir", &or_default(raw.data_dir, DEFAULT_DATA_DIR))?;
+    let max_batch_bytes = match &raw.max_batch_bytes {
+        Some(bytes) => rules::byte_count("max_batch_bytes", bytes, MAX_BATCH_BYTES_RANGE)?,
+        None => DEFAULT_MAX_BATCH_BYTES,
+    };
+    let log_format = match &raw.log_format {
+        Some(format) => rules::log_format("log_format", format)?,
+        None => LogFormat::default(),
+    };
+    let log_filter = match log_filter.filter(|f| !f.value.trim().is_empty()) {
+        Some(filter) => rules::log_filter("RUST_LOG", &filter)?,
+        None => rules::log_filter("RUST_LOG", &Sourced::default_value(DEFAULT_LOG_FILTER))?,
+    };
+
+    Ok(Config {
+        listen,
+        data_dir,
+        max_batch_bytes,
+        log_format,
+        log_filter,
+    })
+}
