@@ -4,14 +4,13 @@
 //! Every value is taken as text and validated in [`crate::config`], so a bad value is reported
 //! like any other config error, naming the flag or variable it came from.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+use clap::Parser;
+use edgeward_runtime::cli::{self, Origins};
 
-use crate::config::{Inputs, Layer, Origin, Sourced};
+use crate::config::{Inputs, Layer};
 
 /// edgeward edge node agent: reports node health to the edgeward aggregator.
 #[derive(Debug, Parser)]
@@ -56,90 +55,52 @@ struct Args {
 }
 
 /// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
-pub fn version() -> &'static str {
-    static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        format!(
-            "{} (protocol {}, decodes {}..={})",
-            env!("CARGO_PKG_VERSION"),
-            edgeward_proto::PROTOCOL_VERSION,
-            edgeward_proto::OLDEST_SUPPORTED_VERSION,
-            edgeward_proto::PROTOCOL_VERSION,
-        )
-    })
-}
+static VERSION: LazyLock<String> = LazyLock::new(|| cli::version(env!("CARGO_PKG_VERSION")));
 
-/// Parses the process's arguments and environment, including `RUST_LOG`.
+/// Parses the process's arguments and the `EDGEWARD_AGENT_*` environment, including `RUST_LOG`.
+/// `--help`, `--version` and usage mistakes come back as a [`clap::Error`]; its `exit_code()`
+/// tells them apart (0 for help and version).
 pub fn read() -> Result<Inputs, clap::Error> {
-    let mut inputs = parse(std::env::args_os())?;
-    inputs.log_filter = std::env::var_os("RUST_LOG").map(|value| {
-        Sourced::new(
-            value.to_string_lossy().into_owned(),
-            Origin::Env("RUST_LOG".to_owned()),
-        )
-    });
-    Ok(inputs)
+    cli::read(&VERSION, inputs)
 }
 
-/// Parses `args` (program name first) and the `EDGEWARD_AGENT_*` environment. `--help`,
-/// `--version` and usage mistakes come back as a [`clap::Error`]; its `exit_code()` tells them
-/// apart (0 for help and version).
-pub fn parse<I, T>(args: I) -> Result<Inputs, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let command = Args::command().version(version());
-    let matches = command.clone().try_get_matches_from(args)?;
-    let args = Args::from_arg_matches(&matches)?;
-    let sourced = |id: &str, value: Option<String>| {
-        value.map(|value| Sourced::new(value, origin(&command, &matches, id)))
-    };
-    Ok(Inputs {
-        config_file: args
-            .config
-            .map(|path| Sourced::new(path, origin(&command, &matches, "config"))),
+/// The flags as inputs: every value paired with the flag or variable that gave it.
+fn inputs(args: Args, origins: &Origins) -> Inputs {
+    Inputs {
+        config_file: origins.sourced("config", args.config),
         overrides: Layer {
-            node_name: sourced("node_name", args.node_name),
-            cluster_name: sourced("cluster_name", args.cluster_name),
-            aggregator_url: sourced("aggregator_url", args.aggregator_url),
-            interval: sourced("interval", args.interval),
-            host_root: sourced("host_root", args.host_root),
-            data_dir: sourced("data_dir", args.data_dir),
-            log_format: sourced("log_format", args.log_format),
-            tls_ca_file: sourced("tls_ca_file", args.tls_ca_file),
-            tls_client_cert: sourced("tls_client_cert", args.tls_client_cert),
-            tls_client_key: sourced("tls_client_key", args.tls_client_key),
-            tls_token_file: sourced("tls_token_file", args.tls_token_file),
+            node_name: origins.sourced("node_name", args.node_name),
+            cluster_name: origins.sourced("cluster_name", args.cluster_name),
+            aggregator_url: origins.sourced("aggregator_url", args.aggregator_url),
+            interval: origins.sourced("interval", args.interval),
+            host_root: origins.sourced("host_root", args.host_root),
+            data_dir: origins.sourced("data_dir", args.data_dir),
+            log_format: origins.sourced("log_format", args.log_format),
+            tls_ca_file: origins.sourced("tls_ca_file", args.tls_ca_file),
+            tls_client_cert: origins.sourced("tls_client_cert", args.tls_client_cert),
+            tls_client_key: origins.sourced("tls_client_key", args.tls_client_key),
+            tls_token_file: origins.sourced("tls_token_file", args.tls_token_file),
         },
         log_filter: None,
-    })
-}
-
-/// The flag or environment variable that supplied argument `id`, as the user would write it.
-fn origin(command: &Command, matches: &ArgMatches, id: &str) -> Origin {
-    let arg = command.get_arguments().find(|arg| arg.get_id() == id);
-    let env = arg.and_then(|arg| arg.get_env());
-    match (matches.value_source(id), env) {
-        (Some(ValueSource::EnvVariable), Some(env)) => {
-            Origin::Env(env.to_string_lossy().into_owned())
-        }
-        _ => Origin::Flag(format!(
-            "--{}",
-            arg.and_then(|arg| arg.get_long()).unwrap_or(id)
-        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
     use clap::error::ErrorKind;
 
     use super::*;
+    use crate::config::{Origin, Sourced};
+
+    /// Parses `args` (program name first); never reads the process environment's `RUST_LOG`.
+    fn parse(args: &[&str]) -> Result<Inputs, clap::Error> {
+        cli::parse(args.iter().copied(), &VERSION, inputs)
+    }
 
     #[test]
     fn flags_become_overrides_that_name_their_flag() {
-        let inputs = parse([
+        let inputs = parse(&[
             "edgeward-agent",
             "--interval",
             "10s",
@@ -162,8 +123,8 @@ mod tests {
 
     #[test]
     fn config_flag_names_the_file() {
-        let inputs =
-            parse(["edgeward-agent", "--config", "/etc/edgeward/agent.toml"]).expect("valid flags");
+        let inputs = parse(&["edgeward-agent", "--config", "/etc/edgeward/agent.toml"])
+            .expect("valid flags");
         assert_eq!(
             inputs.config_file,
             Some(Sourced::new(
@@ -175,7 +136,7 @@ mod tests {
 
     #[test]
     fn version_flag_reports_protocol_versions_and_exits_zero() {
-        let err = parse(["edgeward-agent", "--version"]).expect_err("version is not a run");
+        let err = parse(&["edgeward-agent", "--version"]).expect_err("version is not a run");
         assert_eq!(err.kind(), ErrorKind::DisplayVersion);
         assert_eq!(err.exit_code(), 0);
         assert!(err.to_string().contains("(protocol 1, decodes 1..=1)"));
@@ -183,7 +144,7 @@ mod tests {
 
     #[test]
     fn unknown_flag_is_a_usage_error() {
-        let err = parse(["edgeward-agent", "--colour"]).expect_err("unknown flag");
+        let err = parse(&["edgeward-agent", "--colour"]).expect_err("unknown flag");
         assert_eq!(err.kind(), ErrorKind::UnknownArgument);
         assert_ne!(err.exit_code(), 0);
     }

@@ -1,13 +1,11 @@
 //! edgeward-agent: the edge-node agent as a library; `main.rs` only wires it to the process.
 //!
-//! Start-up order, driven by `main`: [`cli::read`] → [`config::load`] (exit 64 on error) →
-//! [`logging::init`] → [`run`] with [`signal::shutdown`].
+//! Start-up order, driven by `main` through [`edgeward_runtime::exit`]: [`cli::read`] →
+//! [`config::load`] (exit 64 on error) → logging → [`run`] until SIGTERM or SIGINT.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cli;
 pub mod config;
-pub mod logging;
-pub mod signal;
 
 use std::future::Future;
 

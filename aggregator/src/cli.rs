@@ -5,14 +5,13 @@
 //! Every value is taken as text and validated in [`crate::config`], so a bad value is reported
 //! like any other config error, naming the flag or variable it came from.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+use clap::Parser;
+use edgeward_runtime::cli::{self, Origins};
 
-use crate::config::{Inputs, Layer, Origin, Sourced};
+use crate::config::{Inputs, Layer};
 
 /// edgeward aggregator: collects node reports from edgeward agents.
 #[derive(Debug, Parser)]
@@ -40,83 +39,45 @@ struct Args {
 }
 
 /// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
-pub fn version() -> &'static str {
-    static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        format!(
-            "{} (protocol {}, decodes {}..={})",
-            env!("CARGO_PKG_VERSION"),
-            edgeward_proto::PROTOCOL_VERSION,
-            edgeward_proto::OLDEST_SUPPORTED_VERSION,
-            edgeward_proto::PROTOCOL_VERSION,
-        )
-    })
-}
+static VERSION: LazyLock<String> = LazyLock::new(|| cli::version(env!("CARGO_PKG_VERSION")));
 
-/// Parses the process's arguments and environment, including `RUST_LOG`.
+/// Parses the process's arguments and the `EDGEWARD_AGGREGATOR_*` environment, including `RUST_LOG`.
+/// `--help`, `--version` and usage mistakes come back as a [`clap::Error`]; its `exit_code()`
+/// tells them apart (0 for help and version).
 pub fn read() -> Result<Inputs, clap::Error> {
-    let mut inputs = parse(std::env::args_os())?;
-    inputs.log_filter = std::env::var_os("RUST_LOG").map(|value| {
-        Sourced::new(
-            value.to_string_lossy().into_owned(),
-            Origin::Env("RUST_LOG".to_owned()),
-        )
-    });
-    Ok(inputs)
+    cli::read(&VERSION, inputs)
 }
 
-/// Parses `args` (program name first) and the `EDGEWARD_AGGREGATOR_*` environment. `--help`,
-/// `--version` and usage mistakes come back as a [`clap::Error`]; its `exit_code()` tells them
-/// apart (0 for help and version).
-pub fn parse<I, T>(args: I) -> Result<Inputs, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let command = Args::command().version(version());
-    let matches = command.clone().try_get_matches_from(args)?;
-    let args = Args::from_arg_matches(&matches)?;
-    let sourced = |id: &str, value: Option<String>| {
-        value.map(|value| Sourced::new(value, origin(&command, &matches, id)))
-    };
-    Ok(Inputs {
-        config_file: args
-            .config
-            .map(|path| Sourced::new(path, origin(&command, &matches, "config"))),
+/// The flags as inputs: every value paired with the flag or variable that gave it.
+fn inputs(args: Args, origins: &Origins) -> Inputs {
+    Inputs {
+        config_file: origins.sourced("config", args.config),
         overrides: Layer {
-            listen: sourced("listen", args.listen),
-            data_dir: sourced("data_dir", args.data_dir),
-            max_batch_bytes: sourced("max_batch_bytes", args.max_batch_bytes),
-            log_format: sourced("log_format", args.log_format),
+            listen: origins.sourced("listen", args.listen),
+            data_dir: origins.sourced("data_dir", args.data_dir),
+            max_batch_bytes: origins.sourced("max_batch_bytes", args.max_batch_bytes),
+            log_format: origins.sourced("log_format", args.log_format),
         },
         log_filter: None,
-    })
-}
-
-/// The flag or environment variable that supplied argument `id`, as the user would write it.
-fn origin(command: &Command, matches: &ArgMatches, id: &str) -> Origin {
-    let arg = command.get_arguments().find(|arg| arg.get_id() == id);
-    let env = arg.and_then(|arg| arg.get_env());
-    match (matches.value_source(id), env) {
-        (Some(ValueSource::EnvVariable), Some(env)) => {
-            Origin::Env(env.to_string_lossy().into_owned())
-        }
-        _ => Origin::Flag(format!(
-            "--{}",
-            arg.and_then(|arg| arg.get_long()).unwrap_or(id)
-        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
     use clap::error::ErrorKind;
 
     use super::*;
+    use crate::config::{Origin, Sourced};
+
+    /// Parses `args` (program name first); never reads the process environment's `RUST_LOG`.
+    fn parse(args: &[&str]) -> Result<Inputs, clap::Error> {
+        cli::parse(args.iter().copied(), &VERSION, inputs)
+    }
 
     #[test]
     fn flags_become_overrides_that_name_their_flag() {
-        let inputs = parse(["edgeward-aggregator", "--listen", "127.0.0.1:0"]).expect("valid");
+        let inputs = parse(&["edgeward-aggregator", "--listen", "127.0.0.1:0"]).expect("valid");
         assert_eq!(
             inputs.overrides.listen,
             Some(Sourced::new(
@@ -128,7 +89,7 @@ mod tests {
 
     #[test]
     fn version_flag_reports_protocol_versions_and_exits_zero() {
-        let err = parse(["edgeward-aggregator", "-V"]).expect_err("version is not a run");
+        let err = parse(&["edgeward-aggregator", "-V"]).expect_err("version is not a run");
         assert_eq!(err.kind(), ErrorKind::DisplayVersion);
         assert_eq!(err.exit_code(), 0);
         assert!(err.to_string().contains("(protocol 1, decodes 1..=1)"));
@@ -136,7 +97,7 @@ mod tests {
 
     #[test]
     fn unknown_flag_is_a_usage_error() {
-        let err = parse(["edgeward-aggregator", "--port", "1"]).expect_err("unknown flag");
+        let err = parse(&["edgeward-aggregator", "--port", "1"]).expect_err("unknown flag");
         assert_eq!(err.kind(), ErrorKind::UnknownArgument);
         assert_ne!(err.exit_code(), 0);
     }

@@ -5,7 +5,7 @@
 //! first (medians of repeated runs); criterion's throughput figures follow.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use edgeward_proto::envelope::{Compression, EncodeOptions, Limits};
+use edgeward_proto::envelope::{EncodeOptions, Limits};
 use edgeward_proto::synthetic::SyntheticNode;
 use edgeward_proto::{Batch, Sample, Section, UnixMillis, decode_batch, encode_batch};
 use std::hint::black_box;
@@ -111,10 +111,13 @@ fn print_sizes() {
         framed.len(),
         framed.len() as f64 / 1_000.0
     );
-    let single = encode_batch(&node.batch(5_000, 1, T0), &EncodeOptions::default()).unwrap();
+    let one = node.batch(5_000, 1, T0);
+    let single = encode_batch(&one, &EncodeOptions::default()).unwrap();
+    let plain = encode_batch(&one, &EncodeOptions::UNCOMPRESSED).unwrap();
     println!(
-        "framed batch of one typical sample: {} bytes\n",
-        single.len()
+        "framed batch of one typical sample (the steady state): {} bytes as shipped, {} uncompressed\n",
+        single.len(),
+        plain.len()
     );
 }
 
@@ -163,13 +166,7 @@ fn bench_batch(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1_000));
     for (name, opts) in [
         ("uncompressed", EncodeOptions::UNCOMPRESSED),
-        (
-            "zstd3",
-            EncodeOptions {
-                compression: Compression::Zstd { level: 3 },
-                compress_from: 512,
-            },
-        ),
+        ("zstd3", EncodeOptions::default()),
     ] {
         let frame = encode_batch(&batch, &opts).unwrap();
         g.bench_with_input(BenchmarkId::new("encode", name), &opts, |b, o| {

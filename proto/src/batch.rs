@@ -103,3 +103,23 @@ impl Batch {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decode memory bound in `envelope`'s docs rests on this: a batch holds at most
+    /// MAX_SAMPLES samples whose fixed part is this small; everything variable (strings,
+    /// bounded vectors) is built from at least as many input bytes.
+    #[test]
+    fn a_full_batch_of_samples_has_a_small_fixed_memory_footprint() {
+        let per_sample = std::mem::size_of::<Sample>();
+        let per_gap = std::mem::size_of::<GapRecord>();
+        let fixed = MAX_SAMPLES * per_sample + MAX_GAPS * per_gap;
+        assert!(per_sample <= 1_024, "Sample is {per_sample} bytes");
+        assert!(
+            fixed <= 24 << 20,
+            "a full batch's fixed part is {fixed} bytes"
+        );
+    }
+}

@@ -15,9 +15,15 @@
 //! Decoding order is part of the contract: length ≥ 6, magic, version (so a peer learns
 //! "unsupported version" even if a later version changes the rest of the header), the rest of
 //! the header, size limits, checksum, decompression into a buffer of exactly `raw_len` bytes.
-//! Nothing is allocated before the sizes are checked against [`Limits`]: decoding hostile
-//! bytes allocates at most `max_raw_bytes` for the decompressed payload, plus the decoded
-//! message, whose repeated fields are all [`crate::Bounded`].
+//! Nothing is allocated before the sizes are checked against [`Limits`]. Decoding hostile
+//! bytes allocates at most:
+//! - `max_raw_bytes` for the decompressed payload (exactly the declared size; a zstd stream
+//!   that would exceed it is an error, not a reallocation);
+//! - the decoded message. Its repeated fields are all [`crate::Bounded`], so a batch holds at
+//!   most 20,000 samples (752 bytes each in memory: ≤ 15 MiB) and 4,096 gap records; every
+//!   variable part is built from input bytes, the densest being an empty-path certificate
+//!   (3 bytes on the wire, 40 in memory). With the default limits the worst case is therefore
+//!   about 15 MiB + 14 × 16 MiB; an aggregator authenticates the sender before decoding.
 
 use crate::version::{ProtocolRange, SUPPORTED};
 use thiserror::Error;
@@ -49,8 +55,9 @@ pub enum Compression {
 pub struct EncodeOptions {
     /// Default: zstd level 3.
     pub compression: Compression,
-    /// Payloads shorter than this are sent uncompressed. Default: 512 bytes, below which
-    /// zstd's frame overhead eats most of the gain on a single sample.
+    /// Payloads shorter than this are sent uncompressed. Default: 256 bytes. A one-sample
+    /// batch (~440 bytes) already shrinks by a fifth; below 256 bytes (replies, tiny gap-only
+    /// batches) zstd's frame overhead eats the gain. Compressed output is kept only if smaller.
     pub compress_from: usize,
 }
 
@@ -58,7 +65,7 @@ impl Default for EncodeOptions {
     fn default() -> Self {
         Self {
             compression: Compression::Zstd { level: 3 },
-            compress_from: 512,
+            compress_from: 256,
         }
     }
 }

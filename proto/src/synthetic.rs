@@ -187,7 +187,8 @@ impl SyntheticNode {
         let digest = |key: &str| {
             let mut d = [0u8; 32];
             for (i, chunk) in d.chunks_mut(8).enumerate() {
-                let h = mix((self.seed / 4) ^ mix(key.len() as u64 ^ key.bytes().map(u64::from).sum::<u64>() ^ i as u64));
+                let h = mix((self.seed / 4)
+                    ^ mix(key.len() as u64 ^ key.bytes().map(u64::from).sum::<u64>() ^ i as u64));
                 chunk.copy_from_slice(&h.to_le_bytes());
             }
             ConfigDigest {

@@ -8,35 +8,19 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use edgeward_proto::ident::IdentError;
+use edgeward_runtime::{ConfigFileError, Origin, rules};
 use thiserror::Error;
-
-use super::node_name::NodeNameError;
-use super::origin::Origin;
 
 /// A configuration that cannot be used. Returned before anything starts.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    /// The config file could not be read.
-    #[error("cannot read config file {} (from {origin})", path.display())]
-    ReadFile {
-        /// The file named by `--config` or `EDGEWARD_AGENT_CONFIG`.
-        path: PathBuf,
-        /// Which of the two named it.
-        origin: Origin,
-        /// Why reading failed.
-        #[source]
-        source: io::Error,
-    },
-    /// The config file is not TOML, has an unknown key or a value of the wrong type.
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
-    Parse {
-        /// The config file.
-        path: PathBuf,
-        /// 1-based line of the problem, when the parser knows it.
-        line: Option<usize>,
-        /// The parser's explanation, on one line.
-        message: String,
-    },
+    /// The config file could not be read, is not TOML or does not fit the schema.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// A setting has a value that fails its rule.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// A required setting was given nowhere.
     #[error(
         "missing required setting `{key}`: set it in the config file, with {flag} or with {env}"
@@ -48,17 +32,6 @@ pub enum ConfigError {
         flag: &'static str,
         /// Environment variable for the same setting.
         env: &'static str,
-    },
-    /// A setting has a value that fails its rule.
-    #[error("`{key}` (from {origin})")]
-    Invalid {
-        /// Config file key of the setting.
-        key: &'static str,
-        /// Where the bad value came from.
-        origin: Origin,
-        /// What is wrong with it.
-        #[source]
-        problem: Problem,
     },
     /// One setting of a pair was given without the other.
     #[error("`{key}` (from {origin}) is set but `{missing}` is not; set both or neither")]
@@ -92,21 +65,27 @@ pub enum ConfigError {
         source: io::Error,
     },
     /// `node_name` was not given and the host name is not a valid node name.
-    #[error("`node_name` is not set and the host name {value:?} from {} is not a valid node name", path.display())]
+    #[error("`node_name` is not set and the host name from {} is not a valid node name", path.display())]
     HostnameInvalid {
         /// `<host_root>/proc/sys/kernel/hostname`.
         path: PathBuf,
         /// The host name, trimmed and lowercased.
         value: String,
-        /// Which rule it breaks.
+        /// Which rule it breaks; names the value.
         #[source]
-        source: NodeNameError,
+        source: IdentError,
     },
 }
+
+/// A setting that fails its rule, naming its key and where the value came from.
+pub type Invalid = rules::Invalid<Problem>;
 
 /// What is wrong with one setting's value.
 #[derive(Debug, Error)]
 pub enum Problem {
+    /// It breaks a rule every edgeward binary shares: empty, log format or log filter.
+    #[error(transparent)]
+    Shared(#[from] rules::Problem),
     /// Not a URL at all.
     #[error("{value:?} is not a URL")]
     Url {
@@ -139,18 +118,9 @@ pub enum Problem {
         /// The smallest accepted duration.
         minimum: Duration,
     },
-    /// Not a Kubernetes node name.
-    #[error("{value:?} is not a valid Kubernetes node name")]
-    NodeName {
-        /// The value as given.
-        value: String,
-        /// Which rule it breaks.
-        #[source]
-        source: NodeNameError,
-    },
-    /// An empty value where text is required.
-    #[error("must not be empty")]
-    Empty,
+    /// Not a Kubernetes node name; the error names the value and the rule it breaks.
+    #[error(transparent)]
+    NodeName(IdentError),
     /// A path that does not exist or cannot be inspected.
     #[error("cannot access {}", path.display())]
     Inaccessible {
@@ -171,24 +141,5 @@ pub enum Problem {
     NotAFile {
         /// The path as given.
         path: PathBuf,
-    },
-    /// A log format other than `plain` or `json`.
-    #[error("{value:?} is not a log format; use \"plain\" or \"json\"")]
-    LogFormat {
-        /// The value as given.
-        value: String,
-    },
-    /// A `RUST_LOG` value that is not a list of `target=level` directives.
-    ///
-    /// The parser's error is shown inline rather than as a `#[source]` because its own
-    /// `Display` already repeats its source.
-    #[error(
-        "{value:?} is not a log filter such as \"info\" or \"info,edgeward_agent=debug\": {reason}"
-    )]
-    LogFilter {
-        /// The value as given.
-        value: String,
-        /// The parser's reason.
-        reason: tracing_subscriber::filter::ParseError,
     },
 }

@@ -26,7 +26,6 @@
 mod error;
 mod file;
 mod node_name;
-mod origin;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -35,16 +34,16 @@ mod tls;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use edgeward_proto::NodeId;
+use edgeward_runtime::logging::LogFormat;
 use tracing_subscriber::filter::Targets;
 use url::Url;
 
-pub use error::{ConfigError, Problem};
-pub use node_name::{NodeName, NodeNameError};
-pub use origin::{Origin, Sourced};
+pub use edgeward_runtime::{Origin, Sourced};
+pub use error::{ConfigError, Invalid, Problem};
+pub use node_name::HOSTNAME_FILE;
 pub use rules::MIN_INTERVAL;
 pub use tls::{ClientAuth, Tls};
-
-use crate::logging::LogFormat;
 
 /// Default for `interval`.
 pub const DEFAULT_INTERVAL: &str = "15s";
@@ -52,17 +51,13 @@ pub const DEFAULT_INTERVAL: &str = "15s";
 pub const DEFAULT_HOST_ROOT: &str = "/";
 /// Default for `data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-agent";
-/// Default for `RUST_LOG`.
-pub const DEFAULT_LOG_FILTER: &str = "info";
-/// Where the default node name is read from, below `host_root`.
-pub const HOSTNAME_FILE: &str = "proc/sys/kernel/hostname";
 
 /// The validated agent configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Kubernetes node name this agent reports as. Default: the host name read from
     /// `<host_root>/proc/sys/kernel/hostname`, trimmed and lowercased.
-    pub node_name: NodeName,
+    pub node_name: NodeId,
     /// Overrides the cluster name the node belongs to. Default: none (no override).
     pub cluster_name: Option<String>,
     /// Where to send reports; always `https`. Required, no default.
@@ -131,15 +126,7 @@ impl Layer {
 }
 
 /// Everything the process was given: what [`crate::cli`] collects from argv and environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inputs {
-    /// `--config` / `EDGEWARD_AGENT_CONFIG`; default: no file.
-    pub config_file: Option<Sourced<PathBuf>>,
-    /// Flags, or their environment variables where no flag was given.
-    pub overrides: Layer,
-    /// `RUST_LOG`; default: `info`.
-    pub log_filter: Option<Sourced<String>>,
-}
+pub type Inputs = edgeward_runtime::Inputs<Layer>;
 
 /// Reads the config file, if any, and validates everything into a [`Config`].
 pub fn load(inputs: Inputs) -> Result<Config, ConfigError> {
@@ -163,10 +150,7 @@ pub fn resolve(
     };
 
     let host_root = rules::directory("host_root", &or_default(&raw.host_root, DEFAULT_HOST_ROOT))?;
-    let node_name = match &raw.node_name {
-        Some(name) => rules::node_name("node_name", name)?,
-        None => hostname(&host_root)?,
-    };
+    let node_name = node_name::resolve(raw.node_name.as_ref(), &host_root)?;
     let cluster_name = raw
         .cluster_name
         .as_ref()
@@ -185,14 +169,8 @@ pub fn resolve(
     let tls = tls::resolve(&raw)?;
     let interval = rules::interval("interval", &or_default(&raw.interval, DEFAULT_INTERVAL))?;
     let data_dir = rules::path("data_dir", &or_default(&raw.data_dir, DEFAULT_DATA_DIR))?;
-    let log_format = match &raw.log_format {
-        Some(format) => rules::log_format("log_format", format)?,
-        None => LogFormat::default(),
-    };
-    let log_filter = match log_filter.filter(|f| !f.value.trim().is_empty()) {
-        Some(filter) => rules::log_filter("RUST_LOG", &filter)?,
-        None => rules::log_filter("RUST_LOG", &Sourced::default_value(DEFAULT_LOG_FILTER))?,
-    };
+    let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
+    let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
 
     Ok(Config {
         node_name,
@@ -204,20 +182,5 @@ pub fn resolve(
         tls,
         log_format,
         log_filter,
-    })
-}
-
-/// The default node name: the host's name, trimmed and lowercased.
-fn hostname(host_root: &std::path::Path) -> Result<NodeName, ConfigError> {
-    let path = host_root.join(HOSTNAME_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Hostname {
-        path: path.clone(),
-        source,
-    })?;
-    let value = text.trim().to_lowercase();
-    NodeName::parse(&value).map_err(|source| ConfigError::HostnameInvalid {
-        path,
-        value,
-        source,
     })
 }

@@ -6,9 +6,8 @@
 
 use std::path::PathBuf;
 
-use super::Layer;
 use super::error::ConfigError;
-use super::rules;
+use super::{Layer, rules};
 
 /// TLS settings towards the aggregator. Files are checked to exist; their content is read by
 /// the uplink, which arrives later.
@@ -93,24 +92,14 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::config::{Origin, Problem, Sourced};
-
-    fn flag(value: &str) -> Option<Sourced<String>> {
-        Some(Sourced::new(value, Origin::Flag("--test".to_owned())))
-    }
+    use crate::config::tests::{flag, invalid_key};
+    use crate::config::{Problem, Sourced};
 
     /// Creates an empty file in `dir` and returns it as a flag value.
     fn touch(dir: &TempDir, name: &str) -> Option<Sourced<String>> {
         let path = dir.path().join(name);
         std::fs::write(&path, "").expect("write file");
-        flag(&path.display().to_string())
-    }
-
-    fn invalid_key(result: Result<Tls, ConfigError>) -> (&'static str, Problem) {
-        match result {
-            Err(ConfigError::Invalid { key, problem, .. }) => (key, problem),
-            other => panic!("expected an invalid setting, got {other:?}"),
-        }
+        Some(flag(&path.display().to_string()))
     }
 
     #[test]
@@ -121,7 +110,7 @@ mod tests {
     #[test]
     fn ca_file_must_exist() {
         let layer = Layer {
-            tls_ca_file: flag("/nonexistent/ca.pem"),
+            tls_ca_file: Some(flag("/nonexistent/ca.pem")),
             ..Layer::default()
         };
         let (key, problem) = invalid_key(resolve(&layer));
@@ -133,7 +122,7 @@ mod tests {
     fn token_file_must_be_a_regular_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let layer = Layer {
-            tls_token_file: flag(&dir.path().display().to_string()),
+            tls_token_file: Some(flag(&dir.path().display().to_string())),
             ..Layer::default()
         };
         let (key, problem) = invalid_key(resolve(&layer));

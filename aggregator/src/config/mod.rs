@@ -16,7 +16,6 @@
 
 mod error;
 mod file;
-mod origin;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -25,12 +24,11 @@ use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
+use edgeward_runtime::logging::LogFormat;
 use tracing_subscriber::filter::Targets;
 
-pub use error::{ConfigError, Problem};
-pub use origin::{Origin, Sourced};
-
-use crate::logging::LogFormat;
+pub use edgeward_runtime::{Origin, Sourced};
+pub use error::{ConfigError, Invalid, Problem};
 
 /// Default for `listen`: loopback only, so a fresh install exposes nothing.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7443";
@@ -40,8 +38,6 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-aggregator";
 pub const DEFAULT_MAX_BATCH_BYTES: u64 = 16 * MIB;
 /// Accepted `max_batch_bytes`: 1 KiB to 256 MiB.
 pub const MAX_BATCH_BYTES_RANGE: RangeInclusive<u64> = 1024..=256 * MIB;
-/// Default for `RUST_LOG`.
-pub const DEFAULT_LOG_FILTER: &str = "info";
 
 const MIB: u64 = 1024 * 1024;
 
@@ -89,15 +85,7 @@ impl Layer {
 }
 
 /// Everything the process was given: what [`crate::cli`] collects from argv and environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inputs {
-    /// `--config` / `EDGEWARD_AGGREGATOR_CONFIG`; default: no file.
-    pub config_file: Option<Sourced<PathBuf>>,
-    /// Flags, or their environment variables where no flag was given.
-    pub overrides: Layer,
-    /// `RUST_LOG`; default: `info`.
-    pub log_filter: Option<Sourced<String>>,
-}
+pub type Inputs = edgeward_runtime::Inputs<Layer>;
 
 /// Reads the config file, if any, and validates everything into a [`Config`].
 pub fn load(inputs: Inputs) -> Result<Config, ConfigError> {
@@ -124,14 +112,8 @@ pub fn resolve(
         Some(bytes) => rules::byte_count("max_batch_bytes", bytes, MAX_BATCH_BYTES_RANGE)?,
         None => DEFAULT_MAX_BATCH_BYTES,
     };
-    let log_format = match &raw.log_format {
-        Some(format) => rules::log_format("log_format", format)?,
-        None => LogFormat::default(),
-    };
-    let log_filter = match log_filter.filter(|f| !f.value.trim().is_empty()) {
-        Some(filter) => rules::log_filter("RUST_LOG", &filter)?,
-        None => rules::log_filter("RUST_LOG", &Sourced::default_value(DEFAULT_LOG_FILTER))?,
-    };
+    let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
+    let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
 
     Ok(Config {
         listen,

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 /// The source of one raw setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// A command-line flag, spelled as typed: `--listen`.
+    /// A command-line flag, spelled as typed: `--interval`.
     Flag(String),
-    /// An environment variable: `EDGEWARD_AGGREGATOR_LISTEN`.
+    /// An environment variable: `EDGEWARD_AGENT_INTERVAL`.
     Env(String),
     /// A line (1-based) of the TOML config file.
     File {
@@ -54,5 +54,22 @@ impl<T> Sourced<T> {
     /// A built-in default value.
     pub fn default_value(value: impl Into<T>) -> Self {
         Self::new(value, Origin::Default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_displays_as_the_user_would_look_for_it() {
+        let file = Origin::File {
+            path: PathBuf::from("/etc/edgeward/agent.toml"),
+            line: 4,
+        };
+        assert_eq!(file.to_string(), "/etc/edgeward/agent.toml line 4");
+        assert_eq!(Origin::Flag("--listen".to_owned()).to_string(), "--listen");
+        assert_eq!(Origin::Env("RUST_LOG".to_owned()).to_string(), "RUST_LOG");
+        assert_eq!(Origin::Default.to_string(), "the default");
     }
 }

@@ -6,9 +6,11 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use thiserror::Error;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::info;
 
 /// A signal handler could not be installed.
@@ -22,22 +24,41 @@ pub struct SignalError {
     pub source: io::Error,
 }
 
+/// Resolves on the first SIGTERM or SIGINT after [`shutdown`] installed their handlers, and
+/// logs which one arrived.
+#[derive(Debug)]
+pub struct Shutdown {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
 /// Installs SIGTERM and SIGINT handlers and returns a future that resolves on the first of
 /// them. Must be called inside a tokio runtime.
-pub fn shutdown() -> Result<impl Future<Output = ()> + Send + 'static, SignalError> {
+pub fn shutdown() -> Result<Shutdown, SignalError> {
     let install = |kind: SignalKind, name: &'static str| {
         signal(kind).map_err(|source| SignalError {
             signal: name,
             source,
         })
     };
-    let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;
-    let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
-    Ok(async move {
-        let received = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
+    Ok(Shutdown {
+        terminate: install(SignalKind::terminate(), "SIGTERM")?,
+        interrupt: install(SignalKind::interrupt(), "SIGINT")?,
+    })
+}
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let received = if self.terminate.poll_recv(cx).is_ready() {
+            "SIGTERM"
+        } else if self.interrupt.poll_recv(cx).is_ready() {
+            "SIGINT"
+        } else {
+            return Poll::Pending;
         };
         info!(signal = received, "Shutdown requested");
-    })
+        Poll::Ready(())
+    }
 }

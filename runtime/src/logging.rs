@@ -1,6 +1,7 @@
 //! Log output: the `plain`/`json` format choice and installing the global subscriber.
 //!
-//! Invariant: only `main` calls [`init`]; library code only emits events. Logs go to stderr.
+//! Invariant: only a binary's `main` calls [`init`], through [`crate::exit::start`]; library code
+//! only emits events. Logs go to stderr.
 
 use std::fmt;
 use std::io::IsTerminal;
