@@ -26,6 +26,7 @@
 //!   about 15 MiB + 14 × 16 MiB; an aggregator authenticates the sender before decoding.
 
 use crate::version::{ProtocolRange, SUPPORTED};
+use std::borrow::Cow;
 use thiserror::Error;
 
 pub const MAGIC: [u8; 4] = *b"EWRD";
@@ -233,12 +234,13 @@ pub fn read_header(frame: &[u8]) -> Result<FrameHeader, DecodeError> {
     })
 }
 
-/// Checks a whole frame and returns its header and its payload, decompressed.
-pub fn open(
-    frame: &[u8],
+/// Checks a whole frame and returns its header and its payload, decompressed (borrowed from
+/// `frame` when it was not compressed).
+pub fn open<'a>(
+    frame: &'a [u8],
     expected: Kind,
     limits: &Limits,
-) -> Result<(FrameHeader, Vec<u8>), DecodeError> {
+) -> Result<(FrameHeader, Cow<'a, [u8]>), DecodeError> {
     let h = read_header(frame)?;
     let frame_len = HEADER_LEN as u64 + u64::from(h.payload_len);
     if frame_len > limits.max_frame_bytes as u64 {
@@ -291,7 +293,7 @@ pub fn open(
             }
             .into());
         }
-        raw
+        Cow::Owned(raw)
     } else {
         if h.raw_len != h.payload_len {
             return Err(Malformed::LengthMismatch {
@@ -300,7 +302,7 @@ pub fn open(
             }
             .into());
         }
-        payload.to_vec()
+        Cow::Borrowed(payload)
     };
     Ok((h, raw))
 }
