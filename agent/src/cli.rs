@@ -28,15 +28,35 @@ struct Args {
     /// Aggregator base URL, https only (required)
     #[arg(long, value_name = "URL", env = "EDGEWARD_AGENT_AGGREGATOR_URL")]
     aggregator_url: Option<String>,
-    /// Sampling interval, at least 1s [default: 15s]
+    /// Sampling interval, at least 100ms; keep 15s in production [default: 15s]
     #[arg(long, value_name = "DURATION", env = "EDGEWARD_AGENT_INTERVAL")]
     interval: Option<String>,
     /// Where the host's root file system is mounted [default: /]
     #[arg(long, value_name = "DIR", env = "EDGEWARD_AGENT_HOST_ROOT")]
     host_root: Option<String>,
-    /// Directory for the agent's state [default: /var/lib/edgeward-agent]
+    /// Directory for the agent's state and outbox, created if missing
+    /// [default: /var/lib/edgeward-agent]
     #[arg(long, value_name = "DIR", env = "EDGEWARD_AGENT_DATA_DIR")]
     data_dir: Option<String>,
+    /// Most bytes the outbox may hold, 16384..=17179869184 [default: 67108864]
+    #[arg(long, value_name = "BYTES", env = "EDGEWARD_AGENT_OUTBOX_MAX_BYTES")]
+    outbox_max_bytes: Option<String>,
+    /// Largest batch sent while catching up, 4096..=16777216 [default: 1048576]
+    #[arg(long, value_name = "BYTES", env = "EDGEWARD_AGENT_MAX_BATCH_BYTES")]
+    max_batch_bytes: Option<String>,
+    /// Cap of the uplink's retry backoff, 100ms..=1h [default: 60s]
+    #[arg(long, value_name = "DURATION", env = "EDGEWARD_AGENT_BACKOFF_MAX")]
+    backoff_max: Option<String>,
+    /// Timeout of each uplink request, 1s..=10m [default: 30s]
+    #[arg(long, value_name = "DURATION", env = "EDGEWARD_AGENT_REQUEST_TIMEOUT")]
+    request_timeout: Option<String>,
+    /// The kubelet's nodefs path on the host, absolute [default: /var/lib/kubelet]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGENT_NODE_FS")]
+    node_fs: Option<String>,
+    /// The container runtime's image file system path on the host, absolute
+    /// [default: /var/lib/rancher/k3s/agent/containerd]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGENT_IMAGE_FS")]
+    image_fs: Option<String>,
     /// Log format: plain or json [default: plain]
     #[arg(long, value_name = "FORMAT", env = "EDGEWARD_AGENT_LOG_FORMAT")]
     log_format: Option<String>,
@@ -75,6 +95,12 @@ fn inputs(args: Args, origins: &Origins) -> Inputs {
             interval: origins.sourced("interval", args.interval),
             host_root: origins.sourced("host_root", args.host_root),
             data_dir: origins.sourced("data_dir", args.data_dir),
+            outbox_max_bytes: origins.sourced("outbox_max_bytes", args.outbox_max_bytes),
+            max_batch_bytes: origins.sourced("max_batch_bytes", args.max_batch_bytes),
+            backoff_max: origins.sourced("backoff_max", args.backoff_max),
+            request_timeout: origins.sourced("request_timeout", args.request_timeout),
+            node_fs: origins.sourced("node_fs", args.node_fs),
+            image_fs: origins.sourced("image_fs", args.image_fs),
             log_format: origins.sourced("log_format", args.log_format),
             tls_ca_file: origins.sourced("tls_ca_file", args.tls_ca_file),
             tls_client_cert: origins.sourced("tls_client_cert", args.tls_client_cert),

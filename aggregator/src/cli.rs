@@ -23,19 +23,44 @@ struct Args {
     /// Address to listen on, IP:port; port 0 picks a free port [default: 127.0.0.1:7443]
     #[arg(long, value_name = "ADDR", env = "EDGEWARD_AGGREGATOR_LISTEN")]
     listen: Option<String>,
-    /// Directory for the aggregator's store [default: /var/lib/edgeward-aggregator]
+    /// Directory for the aggregator's store, created if missing
+    /// [default: /var/lib/edgeward-aggregator]
     #[arg(long, value_name = "DIR", env = "EDGEWARD_AGGREGATOR_DATA_DIR")]
     data_dir: Option<String>,
-    /// Largest accepted batch in bytes, 1024..=268435456 [default: 16777216]
+    /// Largest accepted batch in bytes, larger bodies get 413; 1024..=268435456
+    /// [default: 16777216]
     #[arg(
         long,
         value_name = "BYTES",
         env = "EDGEWARD_AGGREGATOR_MAX_BATCH_BYTES"
     )]
     max_batch_bytes: Option<String>,
+    /// Samples kept per node, 1..=10000000 [default: 5760, 24h at 15s]
+    #[arg(
+        long,
+        value_name = "COUNT",
+        env = "EDGEWARD_AGGREGATOR_HISTORY_PER_NODE"
+    )]
+    history_per_node: Option<String>,
+    /// File mapping bearer tokens to node ids [default: none]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGGREGATOR_TOKENS_FILE")]
+    tokens_file: Option<String>,
     /// Log format: plain or json [default: plain]
     #[arg(long, value_name = "FORMAT", env = "EDGEWARD_AGGREGATOR_LOG_FORMAT")]
     log_format: Option<String>,
+    /// PEM server certificate chain; needs --tls-key-file [default: none, plain HTTP]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGGREGATOR_TLS_CERT_FILE")]
+    tls_cert_file: Option<String>,
+    /// PEM private key of the server certificate [default: none]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGGREGATOR_TLS_KEY_FILE")]
+    tls_key_file: Option<String>,
+    /// PEM CA bundle; client certificates it signs are node identities [default: none]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "EDGEWARD_AGGREGATOR_TLS_CLIENT_CA_FILE"
+    )]
+    tls_client_ca_file: Option<String>,
 }
 
 /// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
@@ -56,7 +81,12 @@ fn inputs(args: Args, origins: &Origins) -> Inputs {
             listen: origins.sourced("listen", args.listen),
             data_dir: origins.sourced("data_dir", args.data_dir),
             max_batch_bytes: origins.sourced("max_batch_bytes", args.max_batch_bytes),
+            history_per_node: origins.sourced("history_per_node", args.history_per_node),
+            tokens_file: origins.sourced("tokens_file", args.tokens_file),
             log_format: origins.sourced("log_format", args.log_format),
+            tls_cert_file: origins.sourced("tls_cert_file", args.tls_cert_file),
+            tls_key_file: origins.sourced("tls_key_file", args.tls_key_file),
+            tls_client_ca_file: origins.sourced("tls_client_ca_file", args.tls_client_ca_file),
         },
         log_filter: None,
     }
@@ -84,6 +114,34 @@ mod tests {
                 "127.0.0.1:0",
                 Origin::Flag("--listen".to_owned())
             ))
+        );
+    }
+
+    #[test]
+    fn tls_flags_become_the_tls_overrides() {
+        let inputs = parse(&[
+            "edgeward-aggregator",
+            "--tls-cert-file",
+            "server.crt",
+            "--tls-key-file",
+            "server.key",
+            "--tls-client-ca-file",
+            "clients.pem",
+        ])
+        .expect("valid");
+        let from =
+            |flag: &str, value: &str| Some(Sourced::new(value, Origin::Flag(flag.to_owned())));
+        assert_eq!(
+            inputs.overrides.tls_cert_file,
+            from("--tls-cert-file", "server.crt")
+        );
+        assert_eq!(
+            inputs.overrides.tls_key_file,
+            from("--tls-key-file", "server.key")
+        );
+        assert_eq!(
+            inputs.overrides.tls_client_ca_file,
+            from("--tls-client-ca-file", "clients.pem")
         );
     }
 

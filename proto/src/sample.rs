@@ -64,7 +64,8 @@ pub struct Unavailable {
 /// Typed reasons for an unavailable section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UnavailableReason {
-    /// The probe is switched off in the agent's config.
+    /// The probe is switched off in the agent's config, or is not part of this agent build
+    /// (the detail says which).
     Disabled,
     /// Does not apply to this node (e.g. no local datastore on a K3s agent node).
     NotApplicable,

@@ -9,6 +9,10 @@
 //! Display strings never repeat their `#[source]`: print the whole chain (anyhow's `{:#}`) to
 //! get one line such as `` `data_dir` (from --data-dir): must not be empty ``.
 
+use std::fs::Metadata;
+use std::io;
+use std::num::ParseIntError;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -70,6 +74,46 @@ pub enum Problem {
         /// The parser's reason.
         reason: tracing_subscriber::filter::ParseError,
     },
+    /// A path that does not exist or cannot be inspected.
+    #[error("cannot access {}", path.display())]
+    Inaccessible {
+        /// The path as given.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// A path that exists but is not a directory.
+    #[error("{} is not a directory", path.display())]
+    NotADirectory {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A path that exists but is not a regular file.
+    #[error("{} is not a regular file", path.display())]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// Not a non-negative whole number.
+    #[error("{value:?} is not a whole number")]
+    NotAnInteger {
+        /// The value as given.
+        value: String,
+        /// The parser's reason.
+        #[source]
+        source: ParseIntError,
+    },
+    /// A number outside its accepted range.
+    #[error("{value} is outside the accepted range {min}..={max}")]
+    OutOfRange {
+        /// The value as given.
+        value: u64,
+        /// Smallest accepted value.
+        min: u64,
+        /// Largest accepted value.
+        max: u64,
+    },
 }
 
 /// Any text that is not empty or blank.
@@ -89,6 +133,66 @@ pub fn path<P: From<Problem>>(
     raw: &Sourced<String>,
 ) -> Result<PathBuf, Invalid<P>> {
     non_empty(key, raw).map(PathBuf::from)
+}
+
+/// A path to an existing directory.
+pub fn directory<P: From<Problem>>(
+    key: &'static str,
+    raw: &Sourced<String>,
+) -> Result<PathBuf, Invalid<P>> {
+    existing(key, raw, Metadata::is_dir, |path| Problem::NotADirectory {
+        path,
+    })
+}
+
+/// A path to an existing regular file (or a symlink to one). Its content is not read here.
+pub fn file<P: From<Problem>>(
+    key: &'static str,
+    raw: &Sourced<String>,
+) -> Result<PathBuf, Invalid<P>> {
+    existing(key, raw, Metadata::is_file, |path| Problem::NotAFile {
+        path,
+    })
+}
+
+/// A path that exists and, by `is_kind`, is of the right kind; `wrong_kind` says it is not.
+fn existing<P: From<Problem>>(
+    key: &'static str,
+    raw: &Sourced<String>,
+    is_kind: fn(&Metadata) -> bool,
+    wrong_kind: fn(PathBuf) -> Problem,
+) -> Result<PathBuf, Invalid<P>> {
+    let path = path(key, raw)?;
+    let metadata = std::fs::metadata(&path).map_err(|source| {
+        let path = path.clone();
+        Invalid::new(key, raw, Problem::Inaccessible { path, source })
+    })?;
+    if !is_kind(&metadata) {
+        return Err(Invalid::new(key, raw, wrong_kind(path)));
+    }
+    Ok(path)
+}
+
+/// A non-negative whole number (decimal, surrounding blanks ignored) within `range`.
+pub fn integer<P: From<Problem>>(
+    key: &'static str,
+    raw: &Sourced<String>,
+    range: RangeInclusive<u64>,
+) -> Result<u64, Invalid<P>> {
+    let number = u64::from_str(raw.value.trim()).map_err(|source| {
+        let value = raw.value.clone();
+        Invalid::new(key, raw, Problem::NotAnInteger { value, source })
+    })?;
+    if !range.contains(&number) {
+        let (min, max) = range.into_inner();
+        let problem = Problem::OutOfRange {
+            value: number,
+            min,
+            max,
+        };
+        return Err(Invalid::new(key, raw, problem));
+    }
+    Ok(number)
 }
 
 /// `plain` or `json`; unset means [`LogFormat::Plain`].
@@ -165,6 +269,79 @@ mod tests {
         assert_eq!(
             absent.expect("valid"),
             PathBuf::from("/nonexistent/edgeward")
+        );
+    }
+
+    #[test]
+    fn file_and_directory_must_exist_and_be_of_their_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "").expect("write file");
+        let dir_text = dir.path().display().to_string();
+        let plain_text = plain.display().to_string();
+        let absent = dir.path().join("absent").display().to_string();
+
+        let as_file: Result<PathBuf> = file("tls.ca_file", &flag(&plain_text));
+        assert_eq!(as_file.expect("a file"), plain);
+        let as_dir: Result<PathBuf> = directory("host_root", &flag(&dir_text));
+        assert_eq!(as_dir.expect("a directory"), dir.path());
+
+        let dir_as_file: Result<PathBuf> = file("tls.ca_file", &flag(&dir_text));
+        assert!(matches!(
+            dir_as_file,
+            Err(Invalid {
+                problem: Problem::NotAFile { .. },
+                ..
+            })
+        ));
+        let file_as_dir: Result<PathBuf> = directory("host_root", &flag(&plain_text));
+        assert!(matches!(
+            file_as_dir,
+            Err(Invalid {
+                problem: Problem::NotADirectory { .. },
+                ..
+            })
+        ));
+        let missing: Result<PathBuf> = file("tls.ca_file", &flag(&absent));
+        assert!(matches!(
+            missing,
+            Err(Invalid {
+                problem: Problem::Inaccessible { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn integer_must_be_whole_and_within_its_range() {
+        let count = |raw: &str| -> Result<u64> { integer("history_per_node", &flag(raw), 1..=10) };
+        assert_eq!(count(" 1 ").expect("minimum"), 1);
+        assert_eq!(count("10").expect("maximum"), 10);
+        for out in ["0", "11"] {
+            assert!(matches!(
+                count(out),
+                Err(Invalid {
+                    problem: Problem::OutOfRange {
+                        min: 1,
+                        max: 10,
+                        ..
+                    },
+                    ..
+                })
+            ));
+        }
+        for bad in ["-1", "1.5", "5k", ""] {
+            assert!(matches!(
+                count(bad),
+                Err(Invalid {
+                    problem: Problem::NotAnInteger { .. },
+                    ..
+                })
+            ));
+        }
+        assert_eq!(
+            chain(count("11")),
+            "`history_per_node` (from --test): 11 is outside the accepted range 1..=10"
         );
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Display strings never repeat their `#[source]`: print the whole chain (anyhow's `{:#}`)
 //! to get one line such as
-//! `` `interval` (from --interval): "0s" is shorter than the minimum of 1s ``.
+//! `` `interval` (from --interval): "0s" is shorter than the minimum of 100ms ``.
 
 use std::io;
 use std::path::PathBuf;
@@ -83,7 +83,8 @@ pub type Invalid = rules::Invalid<Problem>;
 /// What is wrong with one setting's value.
 #[derive(Debug, Error)]
 pub enum Problem {
-    /// It breaks a rule every edgeward binary shares: empty, log format or log filter.
+    /// It breaks a rule every edgeward binary shares: empty, log format, log filter, a file or
+    /// directory that must exist, or a whole number out of range.
     #[error(transparent)]
     Shared(#[from] rules::Problem),
     /// Not a URL at all.
@@ -121,24 +122,17 @@ pub enum Problem {
     /// Not a Kubernetes node name; the error names the value and the rule it breaks.
     #[error(transparent)]
     NodeName(IdentError),
-    /// A path that does not exist or cannot be inspected.
-    #[error("cannot access {}", path.display())]
-    Inaccessible {
-        /// The path as given.
-        path: PathBuf,
-        /// The operating system's reason.
-        #[source]
-        source: io::Error,
+    /// A duration above its maximum.
+    #[error("{value:?} is longer than the maximum of {}", humantime::format_duration(*maximum))]
+    TooLong {
+        /// The value as given.
+        value: String,
+        /// The largest accepted duration.
+        maximum: Duration,
     },
-    /// A path that exists but is not a directory.
-    #[error("{} is not a directory", path.display())]
-    NotADirectory {
-        /// The path as given.
-        path: PathBuf,
-    },
-    /// A path that exists but is not a regular file.
-    #[error("{} is not a regular file", path.display())]
-    NotAFile {
+    /// A path that must be absolute but is relative.
+    #[error("{} is not an absolute path", path.display())]
+    NotAbsolute {
         /// The path as given.
         path: PathBuf,
     },

@@ -27,6 +27,18 @@ struct RawFile {
     host_root: Option<Spanned<String>>,
     /// Default: `"/var/lib/edgeward-agent"`.
     data_dir: Option<Spanned<String>>,
+    /// An integer of bytes. Default: `67108864` (64 MiB).
+    outbox_max_bytes: Option<Spanned<i64>>,
+    /// An integer of bytes. Default: `1048576` (1 MiB).
+    max_batch_bytes: Option<Spanned<i64>>,
+    /// Default: `"60s"`.
+    backoff_max: Option<Spanned<String>>,
+    /// Default: `"30s"`.
+    request_timeout: Option<Spanned<String>>,
+    /// Default: `"/var/lib/kubelet"`.
+    node_fs: Option<Spanned<String>>,
+    /// Default: `"/var/lib/rancher/k3s/agent/containerd"`.
+    image_fs: Option<Spanned<String>>,
     /// Default: `"plain"`.
     log_format: Option<Spanned<String>>,
     /// Default: no TLS settings.
@@ -52,7 +64,8 @@ pub fn read(path: &Sourced<PathBuf>) -> Result<Layer, ConfigFileError> {
     parse(&ConfigFile::read(path)?)
 }
 
-/// Parses `file` into a layer; the `[tls]` keys become the `tls_*` fields.
+/// Parses `file` into a layer; the `[tls]` keys become the `tls_*` fields. The integer byte
+/// sizes become their decimal text, so that every layer holds text and one rule validates it.
 pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
     let raw: RawFile = file.parse()?;
     let tls = raw.tls.unwrap_or_default();
@@ -63,6 +76,12 @@ pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
         interval: file.sourced(raw.interval),
         host_root: file.sourced(raw.host_root),
         data_dir: file.sourced(raw.data_dir),
+        outbox_max_bytes: file.sourced(raw.outbox_max_bytes),
+        max_batch_bytes: file.sourced(raw.max_batch_bytes),
+        backoff_max: file.sourced(raw.backoff_max),
+        request_timeout: file.sourced(raw.request_timeout),
+        node_fs: file.sourced(raw.node_fs),
+        image_fs: file.sourced(raw.image_fs),
         log_format: file.sourced(raw.log_format),
         tls_ca_file: file.sourced(tls.ca_file),
         tls_client_cert: file.sourced(tls.client_cert),
@@ -95,6 +114,32 @@ mod tests {
         );
         assert_eq!(layer.tls_ca_file, Some(Sourced::new("ca.pem", at(5))));
         assert_eq!(layer.interval, None);
+    }
+
+    #[test]
+    fn byte_sizes_are_integers_in_the_file() {
+        let layer =
+            parse_text("outbox_max_bytes = 65536\nmax_batch_bytes = 8192\n").expect("valid");
+        assert_eq!(
+            layer.outbox_max_bytes.map(|bytes| bytes.value),
+            Some("65536".to_owned())
+        );
+        assert_eq!(
+            layer.max_batch_bytes.map(|bytes| bytes.value),
+            Some("8192".to_owned())
+        );
+        for text in [
+            "outbox_max_bytes = \"64MiB\"\n",
+            "max_batch_bytes = \"1MiB\"\n",
+        ] {
+            assert!(
+                matches!(
+                    parse_text(text),
+                    Err(ConfigFileError::Parse { line: Some(1), .. })
+                ),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,12 @@
 //! | `interval` | `--interval` | `EDGEWARD_AGENT_INTERVAL` | `15s` |
 //! | `host_root` | `--host-root` | `EDGEWARD_AGENT_HOST_ROOT` | `/` |
 //! | `data_dir` | `--data-dir` | `EDGEWARD_AGENT_DATA_DIR` | `/var/lib/edgeward-agent` |
+//! | `outbox_max_bytes` | `--outbox-max-bytes` | `EDGEWARD_AGENT_OUTBOX_MAX_BYTES` | `67108864` (64 MiB) |
+//! | `max_batch_bytes` | `--max-batch-bytes` | `EDGEWARD_AGENT_MAX_BATCH_BYTES` | `1048576` (1 MiB) |
+//! | `backoff_max` | `--backoff-max` | `EDGEWARD_AGENT_BACKOFF_MAX` | `60s` |
+//! | `request_timeout` | `--request-timeout` | `EDGEWARD_AGENT_REQUEST_TIMEOUT` | `30s` |
+//! | `node_fs` | `--node-fs` | `EDGEWARD_AGENT_NODE_FS` | `/var/lib/kubelet` |
+//! | `image_fs` | `--image-fs` | `EDGEWARD_AGENT_IMAGE_FS` | `/var/lib/rancher/k3s/agent/containerd` |
 //! | `log_format` | `--log-format` | `EDGEWARD_AGENT_LOG_FORMAT` | `plain` |
 //! | `tls.ca_file` | `--tls-ca-file` | `EDGEWARD_AGENT_TLS_CA_FILE` | none |
 //! | `tls.client_cert` | `--tls-client-cert` | `EDGEWARD_AGENT_TLS_CLIENT_CERT` | none |
@@ -21,7 +27,9 @@
 //! | `tls.token_file` | `--tls-token-file` | `EDGEWARD_AGENT_TLS_TOKEN_FILE` | none |
 //! | — | — | `RUST_LOG` | `info` |
 //!
-//! Relative paths are taken relative to the agent's working directory.
+//! Relative paths are taken relative to the agent's working directory, except `node_fs` and
+//! `image_fs`, which must be absolute paths on the host (resolved under `host_root`). Byte
+//! sizes are integers in the file and decimal text in flags and variables.
 
 mod error;
 mod file;
@@ -31,6 +39,7 @@ mod rules;
 mod tests;
 mod tls;
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +60,32 @@ pub const DEFAULT_INTERVAL: &str = "15s";
 pub const DEFAULT_HOST_ROOT: &str = "/";
 /// Default for `data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-agent";
+/// Default for `outbox_max_bytes`: 64 MiB.
+pub const DEFAULT_OUTBOX_MAX_BYTES: u64 = 64 * MIB;
+/// Accepted `outbox_max_bytes`: 16 KiB to 16 GiB.
+pub const OUTBOX_MAX_BYTES_RANGE: RangeInclusive<u64> = 16 * KIB..=16 * GIB;
+/// Default for `max_batch_bytes`: 1 MiB.
+pub const DEFAULT_MAX_BATCH_BYTES: u64 = MIB;
+/// Accepted `max_batch_bytes`: 4 KiB to 16 MiB.
+pub const MAX_BATCH_BYTES_RANGE: RangeInclusive<u64> = 4 * KIB..=16 * MIB;
+/// Default for `backoff_max`.
+pub const DEFAULT_BACKOFF_MAX: &str = "60s";
+/// Accepted `backoff_max`: 100 ms to 1 h.
+pub const BACKOFF_MAX_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(60 * 60);
+/// Default for `request_timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+/// Accepted `request_timeout`: 1 s to 10 min.
+pub const REQUEST_TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(10 * 60);
+/// Default for `node_fs`: the kubelet's root directory.
+pub const DEFAULT_NODE_FS: &str = "/var/lib/kubelet";
+/// Default for `image_fs`: k3s's containerd root.
+pub const DEFAULT_IMAGE_FS: &str = "/var/lib/rancher/k3s/agent/containerd";
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
 
 /// The validated agent configuration.
 #[derive(Debug, Clone)]
@@ -62,14 +97,34 @@ pub struct Config {
     pub cluster_name: Option<String>,
     /// Where to send reports; always `https`. Required, no default.
     pub aggregator_url: Url,
-    /// Time between samples; at least [`MIN_INTERVAL`]. Default: 15 s.
+    /// Time between samples; at least [`MIN_INTERVAL`] (100 ms, so tests can sample fast;
+    /// production should keep the default). Default: 15 s.
     pub interval: Duration,
     /// Where the host's file system is mounted (`/` on the host, e.g. `/host` in a pod).
     /// Must be an existing directory. Default: `/`.
     pub host_root: PathBuf,
-    /// Directory for the agent's own state (the buffer, later). Not created at start-up yet.
-    /// Default: `/var/lib/edgeward-agent`.
+    /// Directory for the agent's own state; the agent creates it at start-up if missing and
+    /// keeps its outbox there. Default: `/var/lib/edgeward-agent`.
     pub data_dir: PathBuf,
+    /// Most bytes the outbox in `data_dir` may hold, within [`OUTBOX_MAX_BYTES_RANGE`].
+    /// Default: 64 MiB.
+    pub outbox_max_bytes: u64,
+    /// Largest batch the agent sends while catching up on a backlog, in bytes, within
+    /// [`MAX_BATCH_BYTES_RANGE`]. Default: 1 MiB.
+    pub max_batch_bytes: u64,
+    /// Cap of the uplink's exponential backoff between retries, within
+    /// [`BACKOFF_MAX_RANGE`]. Default: 60 s.
+    pub backoff_max: Duration,
+    /// Timeout of each request the uplink makes, within [`REQUEST_TIMEOUT_RANGE`].
+    /// Default: 30 s.
+    pub request_timeout: Duration,
+    /// The kubelet's nodefs path on the host; absolute, resolved under `host_root` by the
+    /// probe and not checked to exist here. Default: `/var/lib/kubelet`.
+    pub node_fs: PathBuf,
+    /// The container runtime's image file system path on the host; absolute, resolved under
+    /// `host_root` by the probe and not checked to exist here.
+    /// Default: `/var/lib/rancher/k3s/agent/containerd`.
+    pub image_fs: PathBuf,
     /// TLS and authentication towards the aggregator. Default: none of the files.
     pub tls: Tls,
     /// Log line format. Default: plain.
@@ -94,6 +149,18 @@ pub struct Layer {
     pub host_root: Option<Sourced<String>>,
     /// `data_dir`; default: `/var/lib/edgeward-agent`.
     pub data_dir: Option<Sourced<String>>,
+    /// `outbox_max_bytes` as decimal text; default: `67108864`.
+    pub outbox_max_bytes: Option<Sourced<String>>,
+    /// `max_batch_bytes` as decimal text; default: `1048576`.
+    pub max_batch_bytes: Option<Sourced<String>>,
+    /// `backoff_max`; default: `60s`.
+    pub backoff_max: Option<Sourced<String>>,
+    /// `request_timeout`; default: `30s`.
+    pub request_timeout: Option<Sourced<String>>,
+    /// `node_fs`; default: `/var/lib/kubelet`.
+    pub node_fs: Option<Sourced<String>>,
+    /// `image_fs`; default: `/var/lib/rancher/k3s/agent/containerd`.
+    pub image_fs: Option<Sourced<String>>,
     /// `log_format`; default: `plain`.
     pub log_format: Option<Sourced<String>>,
     /// `tls.ca_file`; default: none.
@@ -116,6 +183,12 @@ impl Layer {
             interval: self.interval.or(lower.interval),
             host_root: self.host_root.or(lower.host_root),
             data_dir: self.data_dir.or(lower.data_dir),
+            outbox_max_bytes: self.outbox_max_bytes.or(lower.outbox_max_bytes),
+            max_batch_bytes: self.max_batch_bytes.or(lower.max_batch_bytes),
+            backoff_max: self.backoff_max.or(lower.backoff_max),
+            request_timeout: self.request_timeout.or(lower.request_timeout),
+            node_fs: self.node_fs.or(lower.node_fs),
+            image_fs: self.image_fs.or(lower.image_fs),
             log_format: self.log_format.or(lower.log_format),
             tls_ca_file: self.tls_ca_file.or(lower.tls_ca_file),
             tls_client_cert: self.tls_client_cert.or(lower.tls_client_cert),
@@ -169,6 +242,26 @@ pub fn resolve(
     let tls = tls::resolve(&raw)?;
     let interval = rules::interval("interval", &or_default(&raw.interval, DEFAULT_INTERVAL))?;
     let data_dir = rules::path("data_dir", &or_default(&raw.data_dir, DEFAULT_DATA_DIR))?;
+    let outbox_max_bytes = match &raw.outbox_max_bytes {
+        Some(bytes) => rules::integer("outbox_max_bytes", bytes, OUTBOX_MAX_BYTES_RANGE)?,
+        None => DEFAULT_OUTBOX_MAX_BYTES,
+    };
+    let max_batch_bytes = match &raw.max_batch_bytes {
+        Some(bytes) => rules::integer("max_batch_bytes", bytes, MAX_BATCH_BYTES_RANGE)?,
+        None => DEFAULT_MAX_BATCH_BYTES,
+    };
+    let backoff_max = rules::duration(
+        "backoff_max",
+        &or_default(&raw.backoff_max, DEFAULT_BACKOFF_MAX),
+        BACKOFF_MAX_RANGE,
+    )?;
+    let request_timeout = rules::duration(
+        "request_timeout",
+        &or_default(&raw.request_timeout, DEFAULT_REQUEST_TIMEOUT),
+        REQUEST_TIMEOUT_RANGE,
+    )?;
+    let node_fs = rules::absolute_path("node_fs", &or_default(&raw.node_fs, DEFAULT_NODE_FS))?;
+    let image_fs = rules::absolute_path("image_fs", &or_default(&raw.image_fs, DEFAULT_IMAGE_FS))?;
     let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
     let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
 
@@ -179,6 +272,12 @@ pub fn resolve(
         interval,
         host_root,
         data_dir,
+        outbox_max_bytes,
+        max_batch_bytes,
+        backoff_max,
+        request_timeout,
+        node_fs,
+        image_fs,
         tls,
         log_format,
         log_filter,

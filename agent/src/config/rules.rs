@@ -2,18 +2,21 @@
 //! [`Sourced`] string into a typed value or an [`Invalid`] that names the key and where the
 //! value came from. The node name's rule lives in [`super::node_name`].
 
-use std::fs::Metadata;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use edgeward_runtime::rules::{log_filter, log_format, non_empty, path};
+pub use edgeward_runtime::rules::{
+    directory, file, integer, log_filter, log_format, non_empty, path,
+};
 use url::Url;
 
 use super::Sourced;
 use super::error::{Invalid, Problem};
 
-/// Shortest accepted sampling interval.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest accepted sampling interval. Low enough for tests that sample fast; production
+/// should keep the default of 15 s.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// An absolute `https://` URL.
 pub fn https_url(key: &'static str, raw: &Sourced<String>) -> Result<Url, Invalid> {
@@ -30,45 +33,35 @@ pub fn https_url(key: &'static str, raw: &Sourced<String>) -> Result<Url, Invali
 
 /// A humantime duration of at least [`MIN_INTERVAL`].
 pub fn interval(key: &'static str, raw: &Sourced<String>) -> Result<Duration, Invalid> {
+    duration(key, raw, MIN_INTERVAL..=Duration::MAX)
+}
+
+/// A humantime duration within `range`.
+pub fn duration(
+    key: &'static str,
+    raw: &Sourced<String>,
+    range: RangeInclusive<Duration>,
+) -> Result<Duration, Invalid> {
     let value = raw.value.clone();
     let duration = humantime::parse_duration(raw.value.trim())
         .map_err(|source| Invalid::new(key, raw, Problem::Duration { value, source }))?;
-    if duration < MIN_INTERVAL {
-        let value = raw.value.clone();
-        let minimum = MIN_INTERVAL;
+    let (minimum, maximum) = range.into_inner();
+    let value = raw.value.clone();
+    if duration < minimum {
         return Err(Invalid::new(key, raw, Problem::TooShort { value, minimum }));
+    }
+    if duration > maximum {
+        return Err(Invalid::new(key, raw, Problem::TooLong { value, maximum }));
     }
     Ok(duration)
 }
 
-/// A path to an existing directory.
-pub fn directory(key: &'static str, raw: &Sourced<String>) -> Result<PathBuf, Invalid> {
-    existing(key, raw, Metadata::is_dir, |path| Problem::NotADirectory {
-        path,
-    })
-}
-
-/// A path to an existing regular file (or a symlink to one). Its content is not read here.
-pub fn file(key: &'static str, raw: &Sourced<String>) -> Result<PathBuf, Invalid> {
-    existing(key, raw, Metadata::is_file, |path| Problem::NotAFile {
-        path,
-    })
-}
-
-/// A path that exists and, by `is_kind`, is of the right kind; `wrong_kind` says it is not.
-fn existing(
-    key: &'static str,
-    raw: &Sourced<String>,
-    is_kind: fn(&Metadata) -> bool,
-    wrong_kind: fn(PathBuf) -> Problem,
-) -> Result<PathBuf, Invalid> {
+/// A non-empty absolute path. It is not checked to exist: it names a place on the host,
+/// which the probes resolve under `host_root`.
+pub fn absolute_path(key: &'static str, raw: &Sourced<String>) -> Result<PathBuf, Invalid> {
     let path = path(key, raw)?;
-    let metadata = std::fs::metadata(&path).map_err(|source| {
-        let path = path.clone();
-        Invalid::new(key, raw, Problem::Inaccessible { path, source })
-    })?;
-    if !is_kind(&metadata) {
-        return Err(Invalid::new(key, raw, wrong_kind(path)));
+    if !path.is_absolute() {
+        return Err(Invalid::new(key, raw, Problem::NotAbsolute { path }));
     }
     Ok(path)
 }

@@ -45,6 +45,9 @@ impl Host {
     }
 }
 
+/// Picks one raw setting out of a layer, so a test can set each key in turn.
+type Field = fn(&mut Layer) -> &mut Option<Sourced<String>>;
+
 /// `value` as if given by a flag; also used by the `tls` tests.
 pub(super) fn flag(value: &str) -> Sourced<String> {
     Sourced::new(value, Origin::Flag("--test".to_owned()))
@@ -85,6 +88,15 @@ fn defaults_apply_when_only_required_values_are_given() {
     assert_eq!(config.log_format, LogFormat::Plain);
     assert_eq!(config.cluster_name, None);
     assert_eq!(config.tls, Tls::default());
+    assert_eq!(config.outbox_max_bytes, 64 * 1024 * 1024);
+    assert_eq!(config.max_batch_bytes, 1024 * 1024);
+    assert_eq!(config.backoff_max, Duration::from_secs(60));
+    assert_eq!(config.request_timeout, Duration::from_secs(30));
+    assert_eq!(config.node_fs, PathBuf::from("/var/lib/kubelet"));
+    assert_eq!(
+        config.image_fs,
+        PathBuf::from("/var/lib/rancher/k3s/agent/containerd")
+    );
     assert_eq!(
         config.aggregator_url.as_str(),
         "https://aggregator.example:7443/"
@@ -194,7 +206,7 @@ fn plain_http_aggregator_url_is_rejected() {
 }
 
 #[test]
-fn interval_must_be_a_duration_of_at_least_one_second() {
+fn interval_must_be_a_duration_of_at_least_100_milliseconds() {
     let host = Host::new();
     let with = |value: &str| {
         resolve_one(Layer {
@@ -206,12 +218,16 @@ fn interval_must_be_a_duration_of_at_least_one_second() {
         invalid_key(with("soon")),
         ("interval", Problem::Duration { .. })
     ));
-    for short in ["0", "0s", "999ms"] {
+    for short in ["0", "0s", "99ms"] {
         assert!(matches!(
             invalid_key(with(short)),
             ("interval", Problem::TooShort { .. })
         ));
     }
+    assert_eq!(
+        with("100ms").expect("minimum").interval,
+        Duration::from_millis(100)
+    );
     assert_eq!(with("1s").expect("valid").interval, Duration::from_secs(1));
     assert_eq!(
         with("1m 30s").expect("valid").interval,
@@ -231,12 +247,18 @@ fn host_root_must_exist_and_be_a_directory() {
     let missing = host.root().join("absent").display().to_string();
     assert!(matches!(
         invalid_key(with(missing)),
-        ("host_root", Problem::Inaccessible { .. })
+        (
+            "host_root",
+            Problem::Shared(SharedProblem::Inaccessible { .. })
+        )
     ));
     let file = host.file("plain-file");
     assert!(matches!(
         invalid_key(with(file)),
-        ("host_root", Problem::NotADirectory { .. })
+        (
+            "host_root",
+            Problem::Shared(SharedProblem::NotADirectory { .. })
+        )
     ));
 }
 
@@ -253,8 +275,194 @@ fn empty_data_dir_is_rejected_and_a_missing_one_is_accepted() {
         invalid_key(with("")),
         ("data_dir", Problem::Shared(SharedProblem::Empty))
     ));
-    let not_yet = with("/nonexistent/edgeward").expect("data_dir is not created yet");
+    let not_yet = with("/nonexistent/edgeward").expect("data_dir is created at start-up");
     assert_eq!(not_yet.data_dir, PathBuf::from("/nonexistent/edgeward"));
+}
+
+/// The key of each byte-size setting, its layer field, and its accepted range.
+fn byte_size_settings() -> [(&'static str, Field, u64, u64); 2] {
+    [
+        (
+            "outbox_max_bytes",
+            |l| &mut l.outbox_max_bytes,
+            16 * 1024,
+            16 << 30,
+        ),
+        (
+            "max_batch_bytes",
+            |l| &mut l.max_batch_bytes,
+            4 * 1024,
+            16 << 20,
+        ),
+    ]
+}
+
+#[test]
+fn byte_sizes_must_be_whole_numbers_within_their_range() {
+    let host = Host::new();
+    for (key, field, min, max) in byte_size_settings() {
+        let with = |value: &str| {
+            let mut layer = host.minimal();
+            *field(&mut layer) = Some(flag(value));
+            resolve_one(layer)
+        };
+        for out in [min - 1, max + 1, 0] {
+            let (bad_key, problem) = invalid_key(with(&out.to_string()));
+            assert_eq!(bad_key, key);
+            assert!(
+                matches!(
+                    problem,
+                    Problem::Shared(SharedProblem::OutOfRange { min: lo, max: hi, .. })
+                        if lo == min && hi == max
+                ),
+                "{key} = {out}: {problem:?}"
+            );
+        }
+        for bad in ["64MiB", "-1", "1.5"] {
+            assert!(
+                matches!(
+                    invalid_key(with(bad)),
+                    (k, Problem::Shared(SharedProblem::NotAnInteger { .. })) if k == key
+                ),
+                "{key} = {bad}"
+            );
+        }
+        for ok in [min, max] {
+            let config = with(&ok.to_string()).expect("within range");
+            let got = match key {
+                "outbox_max_bytes" => config.outbox_max_bytes,
+                _ => config.max_batch_bytes,
+            };
+            assert_eq!(got, ok, "{key}");
+        }
+    }
+}
+
+#[test]
+fn backoff_max_must_be_between_100_milliseconds_and_one_hour() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            backoff_max: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(with("forever")),
+        ("backoff_max", Problem::Duration { .. })
+    ));
+    assert!(matches!(
+        invalid_key(with("99ms")),
+        ("backoff_max", Problem::TooShort { .. })
+    ));
+    assert!(matches!(
+        invalid_key(with("1h 1s")),
+        ("backoff_max", Problem::TooLong { .. })
+    ));
+    assert_eq!(
+        with("100ms").expect("minimum").backoff_max,
+        Duration::from_millis(100)
+    );
+    assert_eq!(
+        with("1h").expect("maximum").backoff_max,
+        Duration::from_secs(3600)
+    );
+}
+
+#[test]
+fn request_timeout_must_be_between_one_second_and_ten_minutes() {
+    let host = Host::new();
+    let with = |value: &str| {
+        resolve_one(Layer {
+            request_timeout: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(with("30")),
+        ("request_timeout", Problem::Duration { .. })
+    ));
+    assert!(matches!(
+        invalid_key(with("999ms")),
+        ("request_timeout", Problem::TooShort { .. })
+    ));
+    assert!(matches!(
+        invalid_key(with("10m 1s")),
+        ("request_timeout", Problem::TooLong { .. })
+    ));
+    assert_eq!(
+        with("10m").expect("maximum").request_timeout,
+        Duration::from_secs(600)
+    );
+}
+
+#[test]
+fn node_fs_and_image_fs_must_be_absolute_but_need_not_exist() {
+    let host = Host::new();
+    let node_fs = |value: &str| {
+        resolve_one(Layer {
+            node_fs: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    let image_fs = |value: &str| {
+        resolve_one(Layer {
+            image_fs: Some(flag(value)),
+            ..host.minimal()
+        })
+    };
+    assert!(matches!(
+        invalid_key(node_fs("var/lib/kubelet")),
+        ("node_fs", Problem::NotAbsolute { .. })
+    ));
+    assert!(matches!(
+        invalid_key(image_fs("containerd")),
+        ("image_fs", Problem::NotAbsolute { .. })
+    ));
+    assert!(matches!(
+        invalid_key(node_fs("")),
+        ("node_fs", Problem::Shared(SharedProblem::Empty))
+    ));
+    assert_eq!(
+        node_fs("/nonexistent/kubelet").expect("valid").node_fs,
+        PathBuf::from("/nonexistent/kubelet")
+    );
+    assert_eq!(
+        image_fs("/nonexistent/containerd").expect("valid").image_fs,
+        PathBuf::from("/nonexistent/containerd")
+    );
+}
+
+#[test]
+fn bad_value_of_each_new_key_names_the_key_and_its_origin() {
+    let host = Host::new();
+    let cases: [(&str, Field, &str); 6] = [
+        ("outbox_max_bytes", |l| &mut l.outbox_max_bytes, "1"),
+        ("max_batch_bytes", |l| &mut l.max_batch_bytes, "1"),
+        ("backoff_max", |l| &mut l.backoff_max, "2h"),
+        ("request_timeout", |l| &mut l.request_timeout, "0s"),
+        ("node_fs", |l| &mut l.node_fs, "kubelet"),
+        ("image_fs", |l| &mut l.image_fs, "containerd"),
+    ];
+    for (key, field, bad) in cases {
+        let mut layer = host.minimal();
+        *field(&mut layer) = Some(env(bad));
+        match resolve_one(layer) {
+            Err(ConfigError::Invalid(Invalid {
+                key: bad_key,
+                origin,
+                ..
+            })) => {
+                assert_eq!(bad_key, key);
+                assert_eq!(
+                    origin,
+                    Origin::Env("EDGEWARD_AGENT_TEST".to_owned()),
+                    "{key}"
+                );
+            }
+            other => panic!("expected invalid {key}, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -93,6 +93,8 @@ mod tests {
 
     use super::*;
     use crate::config::tests::{flag, invalid_key};
+    use edgeward_runtime::rules::Problem as SharedProblem;
+
     use crate::config::{Problem, Sourced};
 
     /// Creates an empty file in `dir` and returns it as a flag value.
@@ -115,7 +117,10 @@ mod tests {
         };
         let (key, problem) = invalid_key(resolve(&layer));
         assert_eq!(key, "tls.ca_file");
-        assert!(matches!(problem, Problem::Inaccessible { .. }));
+        assert!(matches!(
+            problem,
+            Problem::Shared(SharedProblem::Inaccessible { .. })
+        ));
     }
 
     #[test]
@@ -127,7 +132,10 @@ mod tests {
         };
         let (key, problem) = invalid_key(resolve(&layer));
         assert_eq!(key, "tls.token_file");
-        assert!(matches!(problem, Problem::NotAFile { .. }));
+        assert!(matches!(
+            problem,
+            Problem::Shared(SharedProblem::NotAFile { .. })
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! to get one line such as
 //! `` `listen` (from --listen): "localhost:7443" is not an IP address and port ``.
 
-use edgeward_runtime::{ConfigFileError, rules};
+use edgeward_runtime::{ConfigFileError, Origin, rules};
 use thiserror::Error;
 
 /// A configuration that cannot be used. Returned before anything starts.
@@ -16,6 +16,16 @@ pub enum ConfigError {
     /// A setting has a value that fails its rule.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// One setting of a group was given without a setting it needs.
+    #[error("`{key}` (from {origin}) is set but `{missing}` is not; set both or neither")]
+    Incomplete {
+        /// The setting that was given.
+        key: &'static str,
+        /// Where it was given.
+        origin: Origin,
+        /// The setting it needs, which was not given.
+        missing: &'static str,
+    },
 }
 
 /// A setting that fails its rule, naming its key and where the value came from.
@@ -24,7 +34,8 @@ pub type Invalid = rules::Invalid<Problem>;
 /// What is wrong with one setting's value.
 #[derive(Debug, Error)]
 pub enum Problem {
-    /// It breaks a rule every edgeward binary shares: empty, log format or log filter.
+    /// It breaks a rule every edgeward binary shares: empty, log format, log filter, a file
+    /// that must exist, or a whole number out of range.
     #[error(transparent)]
     Shared(#[from] rules::Problem),
     /// Not an `IP:port` pair.
@@ -35,24 +46,5 @@ pub enum Problem {
         /// The parser's reason.
         #[source]
         source: std::net::AddrParseError,
-    },
-    /// Not a non-negative whole number.
-    #[error("{value:?} is not a whole number of bytes")]
-    NotAnInteger {
-        /// The value as given.
-        value: String,
-        /// The parser's reason.
-        #[source]
-        source: std::num::ParseIntError,
-    },
-    /// A number outside its accepted range.
-    #[error("{value} is outside the accepted range {min}..={max}")]
-    OutOfRange {
-        /// The value as given.
-        value: u64,
-        /// Smallest accepted value.
-        min: u64,
-        /// Largest accepted value.
-        max: u64,
     },
 }

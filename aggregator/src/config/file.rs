@@ -21,8 +21,26 @@ struct RawFile {
     data_dir: Option<Spanned<String>>,
     /// An integer of bytes. Default: `16777216` (16 MiB).
     max_batch_bytes: Option<Spanned<i64>>,
+    /// An integer of samples. Default: `5760`.
+    history_per_node: Option<Spanned<i64>>,
+    /// Default: none.
+    tokens_file: Option<Spanned<String>>,
     /// Default: `"plain"`.
     log_format: Option<Spanned<String>>,
+    /// Default: no TLS settings (plain HTTP).
+    tls: Option<RawTls>,
+}
+
+/// The `[tls]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    /// Default: none.
+    cert_file: Option<Spanned<String>>,
+    /// Default: none.
+    key_file: Option<Spanned<String>>,
+    /// Default: none.
+    client_ca_file: Option<Spanned<String>>,
 }
 
 /// Reads and parses the config file named by `path`.
@@ -30,15 +48,22 @@ pub fn read(path: &Sourced<PathBuf>) -> Result<Layer, ConfigFileError> {
     parse(&ConfigFile::read(path)?)
 }
 
-/// Parses `file` into a layer. The integer `max_batch_bytes` becomes its decimal text, so that
-/// every layer holds text and one rule validates it.
+/// Parses `file` into a layer; the `[tls]` keys become the `tls_*` fields. The integers
+/// `max_batch_bytes` and `history_per_node` become their decimal text, so that every layer
+/// holds text and one rule validates it.
 pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
     let raw: RawFile = file.parse()?;
+    let tls = raw.tls.unwrap_or_default();
     Ok(Layer {
         listen: file.sourced(raw.listen),
         data_dir: file.sourced(raw.data_dir),
         max_batch_bytes: file.sourced(raw.max_batch_bytes),
+        history_per_node: file.sourced(raw.history_per_node),
+        tokens_file: file.sourced(raw.tokens_file),
         log_format: file.sourced(raw.log_format),
+        tls_cert_file: file.sourced(tls.cert_file),
+        tls_key_file: file.sourced(tls.key_file),
+        tls_client_ca_file: file.sourced(tls.client_ca_file),
     })
 }
 
@@ -69,6 +94,39 @@ mod tests {
         assert_eq!(layer.listen, Some(Sourced::new("0.0.0.0:7443", at(1))));
         assert_eq!(layer.max_batch_bytes, Some(Sourced::new("2048", at(3))));
         assert_eq!(layer.data_dir, None);
+    }
+
+    #[test]
+    fn tls_table_and_new_keys_remember_their_line() {
+        let text = "history_per_node = 100\ntokens_file = \"tokens\"\n\n[tls]\n\
+                    cert_file = \"server.crt\"\nkey_file = \"server.key\"\n\
+                    client_ca_file = \"clients.pem\"\n";
+        let layer = parse_text(text).expect("valid");
+        let at = |line| Origin::File {
+            path: PathBuf::from("aggregator.toml"),
+            line,
+        };
+        assert_eq!(layer.history_per_node, Some(Sourced::new("100", at(1))));
+        assert_eq!(layer.tokens_file, Some(Sourced::new("tokens", at(2))));
+        assert_eq!(layer.tls_cert_file, Some(Sourced::new("server.crt", at(5))));
+        assert_eq!(layer.tls_key_file, Some(Sourced::new("server.key", at(6))));
+        assert_eq!(
+            layer.tls_client_ca_file,
+            Some(Sourced::new("clients.pem", at(7)))
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_tls_table_is_named_with_its_line() {
+        let (line, message) = parse_err("[tls]\ncert_file = \"a\"\nca_file = \"b\"\n");
+        assert_eq!(line, Some(3));
+        assert!(message.contains("ca_file"), "{message}");
+    }
+
+    #[test]
+    fn history_per_node_must_be_an_integer_in_the_file() {
+        let (line, _) = parse_err("listen = \"127.0.0.1:0\"\nhistory_per_node = \"24h\"\n");
+        assert_eq!(line, Some(2));
     }
 
     #[test]

@@ -11,14 +11,23 @@
 //! | `listen` | `--listen` | `EDGEWARD_AGGREGATOR_LISTEN` | `127.0.0.1:7443` |
 //! | `data_dir` | `--data-dir` | `EDGEWARD_AGGREGATOR_DATA_DIR` | `/var/lib/edgeward-aggregator` |
 //! | `max_batch_bytes` | `--max-batch-bytes` | `EDGEWARD_AGGREGATOR_MAX_BATCH_BYTES` | `16777216` (16 MiB) |
+//! | `history_per_node` | `--history-per-node` | `EDGEWARD_AGGREGATOR_HISTORY_PER_NODE` | `5760` (24 h at 15 s) |
+//! | `tokens_file` | `--tokens-file` | `EDGEWARD_AGGREGATOR_TOKENS_FILE` | none |
 //! | `log_format` | `--log-format` | `EDGEWARD_AGGREGATOR_LOG_FORMAT` | `plain` |
+//! | `tls.cert_file` | `--tls-cert-file` | `EDGEWARD_AGGREGATOR_TLS_CERT_FILE` | none (plain HTTP) |
+//! | `tls.key_file` | `--tls-key-file` | `EDGEWARD_AGGREGATOR_TLS_KEY_FILE` | none (plain HTTP) |
+//! | `tls.client_ca_file` | `--tls-client-ca-file` | `EDGEWARD_AGGREGATOR_TLS_CLIENT_CA_FILE` | none |
 //! | — | — | `RUST_LOG` | `info` |
+//!
+//! Numbers are integers in the file and decimal text in flags and variables. Relative paths are
+//! taken relative to the aggregator's working directory.
 
 mod error;
 mod file;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -29,6 +38,7 @@ use tracing_subscriber::filter::Targets;
 
 pub use edgeward_runtime::{Origin, Sourced};
 pub use error::{ConfigError, Invalid, Problem};
+pub use tls::ServerTls;
 
 /// Default for `listen`: loopback only, so a fresh install exposes nothing.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7443";
@@ -38,6 +48,10 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/edgeward-aggregator";
 pub const DEFAULT_MAX_BATCH_BYTES: u64 = 16 * MIB;
 /// Accepted `max_batch_bytes`: 1 KiB to 256 MiB.
 pub const MAX_BATCH_BYTES_RANGE: RangeInclusive<u64> = 1024..=256 * MIB;
+/// Default for `history_per_node`: 24 hours of samples at the agent's default 15 s interval.
+pub const DEFAULT_HISTORY_PER_NODE: u64 = 5760;
+/// Accepted `history_per_node`: 1 to 10 000 000 samples.
+pub const HISTORY_PER_NODE_RANGE: RangeInclusive<u64> = 1..=10_000_000;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -46,12 +60,20 @@ const MIB: u64 = 1024 * 1024;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port. Default: `127.0.0.1:7443`.
     pub listen: SocketAddr,
-    /// Directory for the aggregator's store. Not created at start-up yet.
+    /// Directory holding the embedded store; created at start-up if missing.
     /// Default: `/var/lib/edgeward-aggregator`.
     pub data_dir: PathBuf,
     /// Largest batch body accepted from an agent, in bytes, within
-    /// [`MAX_BATCH_BYTES_RANGE`]. Not enforced until ingest exists. Default: 16 MiB.
+    /// [`MAX_BATCH_BYTES_RANGE`]; larger bodies are refused with 413. Default: 16 MiB.
     pub max_batch_bytes: u64,
+    /// Samples kept per node, within [`HISTORY_PER_NODE_RANGE`]. Default: 5760 (24 h at 15 s).
+    pub history_per_node: u64,
+    /// File mapping bearer tokens to node ids; checked to exist here, its content is parsed
+    /// where tokens are checked. Default: none.
+    pub tokens_file: Option<PathBuf>,
+    /// TLS server settings. Default: none, so the aggregator serves plain HTTP, for a
+    /// TLS-terminating proxy in front of it (the runtime logs a warning).
+    pub tls: Option<ServerTls>,
     /// Log line format. Default: plain.
     pub log_format: LogFormat,
     /// Which log events to emit, from `RUST_LOG`. Default: `info`.
@@ -68,8 +90,18 @@ pub struct Layer {
     pub data_dir: Option<Sourced<String>>,
     /// `max_batch_bytes` as decimal text; default: `16777216`.
     pub max_batch_bytes: Option<Sourced<String>>,
+    /// `history_per_node` as decimal text; default: `5760`.
+    pub history_per_node: Option<Sourced<String>>,
+    /// `tokens_file`; default: none.
+    pub tokens_file: Option<Sourced<String>>,
     /// `log_format`; default: `plain`.
     pub log_format: Option<Sourced<String>>,
+    /// `tls.cert_file`; default: none.
+    pub tls_cert_file: Option<Sourced<String>>,
+    /// `tls.key_file`; default: none.
+    pub tls_key_file: Option<Sourced<String>>,
+    /// `tls.client_ca_file`; default: none.
+    pub tls_client_ca_file: Option<Sourced<String>>,
 }
 
 impl Layer {
@@ -79,7 +111,12 @@ impl Layer {
             listen: self.listen.or(lower.listen),
             data_dir: self.data_dir.or(lower.data_dir),
             max_batch_bytes: self.max_batch_bytes.or(lower.max_batch_bytes),
+            history_per_node: self.history_per_node.or(lower.history_per_node),
+            tokens_file: self.tokens_file.or(lower.tokens_file),
             log_format: self.log_format.or(lower.log_format),
+            tls_cert_file: self.tls_cert_file.or(lower.tls_cert_file),
+            tls_key_file: self.tls_key_file.or(lower.tls_key_file),
+            tls_client_ca_file: self.tls_client_ca_file.or(lower.tls_client_ca_file),
         }
     }
 }
@@ -106,12 +143,22 @@ pub fn resolve(
         value.unwrap_or_else(|| Sourced::default_value(default))
     };
 
+    let tls = tls::resolve(&raw)?;
     let listen = rules::socket_addr("listen", &or_default(raw.listen, DEFAULT_LISTEN))?;
     let data_dir = rules::path("data_dir", &or_default(raw.data_dir, DEFAULT_DATA_DIR))?;
     let max_batch_bytes = match &raw.max_batch_bytes {
-        Some(bytes) => rules::byte_count("max_batch_bytes", bytes, MAX_BATCH_BYTES_RANGE)?,
+        Some(bytes) => rules::integer("max_batch_bytes", bytes, MAX_BATCH_BYTES_RANGE)?,
         None => DEFAULT_MAX_BATCH_BYTES,
     };
+    let history_per_node = match &raw.history_per_node {
+        Some(count) => rules::integer("history_per_node", count, HISTORY_PER_NODE_RANGE)?,
+        None => DEFAULT_HISTORY_PER_NODE,
+    };
+    let tokens_file = raw
+        .tokens_file
+        .as_ref()
+        .map(|file| rules::file("tokens_file", file))
+        .transpose()?;
     let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
     let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
 
@@ -119,6 +166,9 @@ pub fn resolve(
         listen,
         data_dir,
         max_batch_bytes,
+        history_per_node,
+        tokens_file,
+        tls,
         log_format,
         log_filter,
     })

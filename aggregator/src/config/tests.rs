@@ -1,12 +1,15 @@
 //! Unit tests for config loading: every validation rule, defaults, and layer precedence. Layers
 //! are built explicitly; the process environment is never touched.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use edgeward_runtime::ConfigFile;
 use edgeward_runtime::rules::Problem as SharedProblem;
 
 use super::*;
+
+/// Picks one raw setting out of a layer, so a test can set each key in turn.
+type Field = fn(&mut Layer) -> &mut Option<Sourced<String>>;
 
 fn flag(value: &str) -> Sourced<String> {
     Sourced::new(value, Origin::Flag("--test".to_owned()))
@@ -45,6 +48,9 @@ fn defaults_apply_when_nothing_is_given() {
     );
     assert_eq!(config.max_batch_bytes, 16 * 1024 * 1024);
     assert_eq!(config.log_format, LogFormat::Plain);
+    assert_eq!(config.history_per_node, 5760);
+    assert_eq!(config.tokens_file, None);
+    assert_eq!(config.tls, None);
 }
 
 #[test]
@@ -116,23 +122,175 @@ fn max_batch_bytes_must_be_between_1_kib_and_256_mib() {
         assert_eq!(key, "max_batch_bytes");
         assert!(matches!(
             problem,
-            Problem::OutOfRange {
+            Problem::Shared(SharedProblem::OutOfRange {
                 min: 1024,
                 max: 268_435_456,
                 ..
-            }
+            })
         ));
     }
     for bad in ["16MiB", "-1", "1.5"] {
         let (key, problem) = invalid_key(with(bad));
         assert_eq!(key, "max_batch_bytes");
-        assert!(matches!(problem, Problem::NotAnInteger { .. }));
+        assert!(matches!(
+            problem,
+            Problem::Shared(SharedProblem::NotAnInteger { .. })
+        ));
     }
     assert_eq!(with("1024").expect("minimum").max_batch_bytes, 1024);
     assert_eq!(
         with("268435456").expect("maximum").max_batch_bytes,
         268_435_456
     );
+}
+
+#[test]
+fn history_per_node_must_be_between_1_and_10_million() {
+    let with = |value: &str| {
+        resolve_one(Layer {
+            history_per_node: Some(flag(value)),
+            ..Layer::default()
+        })
+    };
+    for out in ["0", "10000001"] {
+        assert!(matches!(
+            invalid_key(with(out)),
+            (
+                "history_per_node",
+                Problem::Shared(SharedProblem::OutOfRange {
+                    min: 1,
+                    max: 10_000_000,
+                    ..
+                })
+            )
+        ));
+    }
+    for bad in ["24h", "-1", "1e3"] {
+        assert!(matches!(
+            invalid_key(with(bad)),
+            (
+                "history_per_node",
+                Problem::Shared(SharedProblem::NotAnInteger { .. })
+            )
+        ));
+    }
+    assert_eq!(with("1").expect("minimum").history_per_node, 1);
+    assert_eq!(
+        with("10000000").expect("maximum").history_per_node,
+        10_000_000
+    );
+}
+
+#[test]
+fn tokens_file_must_be_an_existing_regular_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "").expect("write tokens");
+    let with = |value: &Path| {
+        resolve_one(Layer {
+            tokens_file: Some(flag(&value.display().to_string())),
+            ..Layer::default()
+        })
+    };
+    assert_eq!(with(&tokens).expect("valid").tokens_file, Some(tokens));
+    assert!(matches!(
+        invalid_key(with(&dir.path().join("absent"))),
+        (
+            "tokens_file",
+            Problem::Shared(SharedProblem::Inaccessible { .. })
+        )
+    ));
+    assert!(matches!(
+        invalid_key(with(dir.path())),
+        (
+            "tokens_file",
+            Problem::Shared(SharedProblem::NotAFile { .. })
+        )
+    ));
+}
+
+#[test]
+fn bad_value_of_each_new_key_names_the_key_and_its_origin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file_in_dir = |name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, "").expect("write file");
+        Some(flag(&path.display().to_string()))
+    };
+    let absent = "/nonexistent/edgeward.pem";
+    let cases: [(&str, Field, &str); 5] = [
+        ("history_per_node", |l| &mut l.history_per_node, "0"),
+        ("tokens_file", |l| &mut l.tokens_file, absent),
+        ("tls.cert_file", |l| &mut l.tls_cert_file, absent),
+        ("tls.key_file", |l| &mut l.tls_key_file, absent),
+        ("tls.client_ca_file", |l| &mut l.tls_client_ca_file, absent),
+    ];
+    for (key, field, bad) in cases {
+        let mut layer = Layer {
+            tls_cert_file: file_in_dir("server.crt"),
+            tls_key_file: file_in_dir("server.key"),
+            ..Layer::default()
+        };
+        *field(&mut layer) = Some(env(bad));
+        match resolve_one(layer) {
+            Err(ConfigError::Invalid(Invalid {
+                key: bad_key,
+                origin,
+                ..
+            })) => {
+                assert_eq!(bad_key, key);
+                assert_eq!(
+                    origin,
+                    Origin::Env("EDGEWARD_AGGREGATOR_TEST".to_owned()),
+                    "{key}"
+                );
+            }
+            other => panic!("expected invalid {key}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tls_cert_without_key_is_incomplete_and_names_its_origin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("server.crt");
+    std::fs::write(&cert, "").expect("write cert");
+    let layer = Layer {
+        tls_cert_file: Some(in_file(&cert.display().to_string())),
+        ..Layer::default()
+    };
+    match resolve_one(layer) {
+        Err(ConfigError::Incomplete {
+            key: "tls.cert_file",
+            missing: "tls.key_file",
+            origin,
+        }) => assert_eq!(
+            origin,
+            Origin::File {
+                path: PathBuf::from("aggregator.toml"),
+                line: 1
+            }
+        ),
+        other => panic!("expected incomplete tls, got {other:?}"),
+    }
+}
+
+#[test]
+fn tls_client_ca_without_cert_is_incomplete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("clients.pem");
+    std::fs::write(&ca, "").expect("write ca");
+    let layer = Layer {
+        tls_client_ca_file: Some(flag(&ca.display().to_string())),
+        ..Layer::default()
+    };
+    assert!(matches!(
+        resolve_one(layer),
+        Err(ConfigError::Incomplete {
+            key: "tls.client_ca_file",
+            ..
+        })
+    ));
 }
 
 #[test]

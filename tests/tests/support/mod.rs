@@ -18,6 +18,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod pipeline;
+pub mod tls;
+
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -1,0 +1,209 @@
+//! Ingest: turns one `POST /v1/batches` body from an authenticated peer into an answer.
+//!
+//! Order of checks, each cheaper than the next, so that bad input costs little:
+//! 1. authentication (401) — before any byte of the body is decoded;
+//! 2. the body size limit (413) is enforced by the HTTP layer while reading the body;
+//! 3. the frame's version (415 with the `edgeward-protocol` header naming what we decode);
+//! 4. decoding and validation (400 with the decode error);
+//! 5. the batch's node must be the authenticated node (403);
+//! 6. the store makes the batch durable; only then the reply (200) acknowledges it.
+//!
+//! Invariants: nothing is acknowledged before it is durable; every refusal stores nothing;
+//! a refusal for one node never affects another (no shared state is touched before step 6).
+//! Store calls run on the blocking pool behind a bounded semaphore
+//! ([`MAX_CONCURRENT_STORE_CALLS`]): when all permits are taken, requests wait for one
+//! (counted in `waited_for_store_total`), so a flood of nodes queues in memory-bounded HTTP
+//! connections rather than in unbounded blocking threads.
+
+pub mod auth;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use edgeward_proto::envelope::{EncodeOptions, peek_version};
+use edgeward_proto::reply::Verdict;
+use edgeward_proto::version::SUPPORTED;
+use edgeward_proto::{Bounded, DecodeError, Limits, NodeId, Reply, UnixMillis};
+use tokio::sync::Semaphore;
+use tracing::{debug, warn};
+
+use crate::store::Store;
+pub use auth::{PeerCertificate, Tokens, TokensError, Unauthenticated};
+
+/// Store calls in flight at once; more requests wait.
+pub const MAX_CONCURRENT_STORE_CALLS: usize = 8;
+
+/// What to send back for one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// 200: the encoded [`Reply`], in the batch's protocol version.
+    Accepted { frame: Vec<u8> },
+    /// 401: no usable credentials.
+    Unauthenticated(Unauthenticated),
+    /// 403: the batch names another node than its credentials.
+    IdentityMismatch {
+        authenticated: NodeId,
+        claimed: NodeId,
+    },
+    /// 415: a protocol version this build does not decode.
+    UnsupportedVersion { version: u16 },
+    /// 400: the body is not a valid batch; the text is the decode error.
+    Malformed(String),
+    /// 503: the store failed; nothing was acknowledged, the agent retries.
+    Unavailable(String),
+}
+
+/// Counters of what ingest answered, for logs and (later) metrics.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub accepted_batches_total: AtomicU64,
+    pub stored_samples_total: AtomicU64,
+    pub duplicate_samples_total: AtomicU64,
+    pub refused_total: AtomicU64,
+    pub waited_for_store_total: AtomicU64,
+}
+
+/// The ingest service: stateless apart from the store it writes to.
+pub struct Ingest {
+    store: Arc<dyn Store>,
+    tokens: Tokens,
+    limits: Limits,
+    permits: Semaphore,
+    stats: IngestStats,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest")
+            .field("tokens", &self.tokens.len())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingest {
+    /// `max_batch_bytes` bounds both the frame and its decompressed payload.
+    pub fn new(store: Arc<dyn Store>, tokens: Tokens, max_batch_bytes: usize) -> Self {
+        Self {
+            store,
+            tokens,
+            limits: Limits {
+                max_frame_bytes: max_batch_bytes,
+                max_raw_bytes: max_batch_bytes,
+            },
+            permits: Semaphore::new(MAX_CONCURRENT_STORE_CALLS),
+            stats: IngestStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &IngestStats {
+        &self.stats
+    }
+
+    /// Handles one batch body from a peer with `cert` and an optional bearer token.
+    pub async fn submit(
+        &self,
+        cert: &PeerCertificate,
+        bearer: Option<&str>,
+        body: &[u8],
+    ) -> Answer {
+        let answer = self.decide(cert, bearer, body).await;
+        if !matches!(answer, Answer::Accepted { .. }) {
+            self.stats.refused_total.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    async fn decide(&self, cert: &PeerCertificate, bearer: Option<&str>, body: &[u8]) -> Answer {
+        let node = match auth::authenticate(cert, bearer, &self.tokens) {
+            Ok(node) => node,
+            Err(why) => {
+                warn!(reason = %why, "Refused a batch without usable credentials");
+                return Answer::Unauthenticated(why);
+            }
+        };
+        let version = match peek_version(body) {
+            Ok(v) if SUPPORTED.contains(v) => v,
+            Ok(version) => {
+                warn!(node = %node, version, supported = %SUPPORTED, "Refused a batch in an unsupported protocol version");
+                return Answer::UnsupportedVersion { version };
+            }
+            Err(e) => return self.malformed(&node, &e),
+        };
+        let batch = match edgeward_proto::decode_batch(body, &self.limits) {
+            Ok(batch) => batch,
+            Err(DecodeError::UnsupportedVersion { version, .. }) => {
+                return Answer::UnsupportedVersion { version };
+            }
+            Err(e) => return self.malformed(&node, &e),
+        };
+        if batch.header.node != node {
+            warn!(authenticated = %node, claimed = %batch.header.node, "Refused a batch claiming another node's identity");
+            return Answer::IdentityMismatch {
+                authenticated: node,
+                claimed: batch.header.node,
+            };
+        }
+
+        let _permit = match self.permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats
+                    .waited_for_store_total
+                    .fetch_add(1, Ordering::Relaxed);
+                match self.permits.acquire().await {
+                    Ok(p) => p,
+                    Err(_) => return Answer::Unavailable("ingest is shutting down".to_owned()),
+                }
+            }
+        };
+        let store = Arc::clone(&self.store);
+        let received_at = now();
+        let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, received_at)).await;
+        let outcome = match outcome {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                warn!(node = %node, error = %e, "Store failed; the agent will retry");
+                return Answer::Unavailable(e.to_string());
+            }
+            Err(e) => {
+                warn!(node = %node, error = %e, "Store task failed; the agent will retry");
+                return Answer::Unavailable("store task failed".to_owned());
+            }
+        };
+        self.stats
+            .accepted_batches_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .stored_samples_total
+            .fetch_add(outcome.stored, Ordering::Relaxed);
+        self.stats
+            .duplicate_samples_total
+            .fetch_add(outcome.duplicates, Ordering::Relaxed);
+        debug!(node = %node, stored = outcome.stored, duplicates = outcome.duplicates, "Batch stored");
+        let reply = Reply {
+            verdict: Verdict::Accepted,
+            acks: Bounded::try_from(outcome.acks).unwrap_or_default(),
+            retry_after_ms: None,
+            protocol: SUPPORTED,
+        };
+        match edgeward_proto::encode_reply(&reply, version, &EncodeOptions::default()) {
+            Ok(frame) => Answer::Accepted { frame },
+            // Documented invariant: `version` is in SUPPORTED, which this build encodes.
+            Err(e) => Answer::Unavailable(format!("cannot encode reply: {e}")),
+        }
+    }
+
+    fn malformed(&self, node: &NodeId, e: &DecodeError) -> Answer {
+        warn!(node = %node, error = %e, "Refused a malformed batch");
+        Answer::Malformed(e.to_string())
+    }
+}
+
+fn now() -> UnixMillis {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    UnixMillis(ms)
+}

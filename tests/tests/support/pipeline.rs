@@ -1,0 +1,1 @@
+//! Pipeline fixtures for the end-to-end tests (being written).

@@ -1,0 +1,1 @@
+//! TLS fixtures for the end-to-end tests (being written).
