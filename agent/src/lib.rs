@@ -19,7 +19,7 @@ use edgeward_proto::ClusterId;
 use edgeward_proto::pressure::FsRole;
 use thiserror::Error;
 use tokio::sync::Notify;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub use config::Config;
 
@@ -89,9 +89,8 @@ pub async fn run_with_probes(
         .await
         .map_err(|e| RunError::Task(e.to_string()))?
         .map_err(RunError::Outbox)?;
-    if let Some(r) = &recovery {
-        error!(moved_to = %r.moved_to.display(), reason = %r.reason, lost_stream = r.gap.stream.0, lost_from = r.gap.first_seq.0, lost_through = r.gap.last_seq.0, "Outbox was unreadable: moved aside, started a fresh one; the loss ships as a gap record");
-    }
+    // The outbox itself logs a recovery at ERROR, with the lost range and the new stream.
+    let _ = recovery;
     let uplink = Uplink::new(&config.aggregator_url, &config.tls, config.request_timeout)?;
     let root = HostRoot::new(config.host_root.clone());
     let boot_id = probe::read_boot_id(&root).unwrap_or_else(|e| {

@@ -113,10 +113,18 @@ impl Bound {
     }
 }
 
-/// Opens the store, loads credentials and TLS, and binds `config.listen`.
+/// Binds `config.listen`, then opens the store and loads credentials and TLS.
 ///
 /// Logs `Listening` with the address actually bound and the scheme.
 pub async fn bind(config: &Config) -> Result<Bound, RunError> {
+    // The socket first: a taken port fails fast, before the store is opened.
+    let addr = config.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| RunError::LocalAddr { addr, source })?;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -145,13 +153,6 @@ pub async fn bind(config: &Config) -> Result<Bound, RunError> {
     }
     let max_batch_bytes = usize::try_from(config.max_batch_bytes).unwrap_or(usize::MAX);
     let ingest = Arc::new(Ingest::new(Arc::clone(&store), tokens, max_batch_bytes));
-    let addr = config.listen;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| RunError::Bind { addr, source })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| RunError::LocalAddr { addr, source })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(addr = %local_addr, scheme, data_dir = %config.data_dir.display(), "Listening");
     Ok(Bound {

@@ -30,6 +30,9 @@ struct Args {
     /// Do not run an agent sampling this host
     #[arg(long)]
     no_host_agent: bool,
+    /// Log format: plain or json
+    #[arg(long, default_value = "plain")]
+    log_format: String,
     /// Stop after this long (for smoke tests); default: until Ctrl-C
     #[arg(long, value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
@@ -38,7 +41,14 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let filter = Targets::new().with_default(LevelFilter::INFO);
-    if let Err(e) = logging::init(LogFormat::Plain, filter) {
+    let format = match args.log_format.parse::<LogFormat>() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("edgeward-devfleet: --log-format: {e}");
+            return ExitCode::from(edgeward_runtime::exit::EX_USAGE);
+        }
+    };
+    if let Err(e) = logging::init(format, filter) {
         eprintln!("edgeward-devfleet: {e}");
         return ExitCode::FAILURE;
     }

@@ -141,11 +141,14 @@ fn agent_rejects_unparsable_rust_log() {
 fn agent_starts_without_config_file_when_flags_suffice() {
     let host = Host::new("edge-1");
     let root = host.root().display().to_string();
+    let data = host.root().join("data").display().to_string();
     let args = [
         "--aggregator-url",
         "https://aggregator.example",
         "--host-root",
         &root,
+        "--data-dir",
+        &data,
     ];
     let (_agent, started) = spawn_agent(&args, &[]);
     assert_eq!(
@@ -206,7 +209,9 @@ fn agent_writes_json_logs_and_exits_zero_on_sigterm() {
         .iter()
         .filter_map(|event| event["fields"]["message"].as_str())
         .collect();
-    assert_eq!(messages.first(), Some(&"Agent started"));
+    // A fresh data dir: the outbox is created first, then the agent announces itself.
+    assert_eq!(messages.first(), Some(&"Created a new outbox"));
+    assert!(messages.contains(&"Agent started"), "{messages:?}");
     assert_eq!(messages.last(), Some(&"Agent stopped"));
 }
 

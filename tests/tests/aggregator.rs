@@ -104,8 +104,12 @@ fn aggregator_exits_zero_on_sigterm() {
 fn aggregator_bind_failure_exits_1_with_one_line() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind a port to occupy");
     let addr = taken.local_addr().expect("local addr").to_string();
+    let data_dir = tempfile::tempdir().expect("tempdir");
     let mut command = aggregator();
-    command.args(["--listen", &addr]);
+    command
+        .args(["--listen", &addr])
+        .arg("--data-dir")
+        .arg(data_dir.path());
     let finished = run_to_exit(command);
     let lines: Vec<&str> = finished.stderr.lines().collect();
     assert_eq!(finished.status.code(), Some(1), "{lines:?}");

@@ -6,16 +6,16 @@
 //! the in-memory state changes and flushed before `append` returns.
 
 use edgeward_proto::{GapReason, GapRecord, Sample, Seq, UnixMillis};
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use super::Appended;
 use super::error::{Damage, OutboxError, RecordKey, corrupt, read_err, store};
 use super::record::{GAP, META_KEY, Meta, SAMPLE, key, open_head, payload_len, sample_key, seal};
-use super::state::Inner;
+use super::state::{Inner, less};
 
 /// The oldest samples an append drops to stay within the bound.
 #[derive(Debug)]
-struct Drop {
+struct Eviction {
     keys: Vec<sled::IVec>,
     count: u64,
     bytes: u64,
@@ -41,13 +41,13 @@ impl Inner {
         meta.next_seq = Seq(seq.0.saturating_add(1));
         let mut batch = sled::Batch::default();
         let over = (self.pending.bytes + bytes).saturating_sub(self.cfg.max_bytes);
-        let drop = if over > 0 {
+        let evict = if over > 0 {
             self.plan_drop(over)?
         } else {
             None
         };
         let mut gap = None;
-        if let Some(d) = &drop {
+        if let Some(d) = &evict {
             for k in &d.keys {
                 batch.remove(k);
             }
@@ -61,14 +61,15 @@ impl Inner {
         self.db.apply_batch(batch).map_err(store("append"))?;
 
         self.meta = meta;
-        let dropped = drop.as_ref().map_or(0, |d| d.count);
-        self.pending.samples = self.pending.samples - dropped + 1;
-        self.pending.bytes = self.pending.bytes - drop.as_ref().map_or(0, |d| d.bytes) + bytes;
-        self.pending.oldest = match &drop {
+        let dropped = evict.as_ref().map_or(0, |d| d.count);
+        self.pending.samples = less(self.pending.samples, dropped) + 1;
+        self.pending.bytes =
+            less(self.pending.bytes, evict.as_ref().map_or(0, |d| d.bytes)) + bytes;
+        self.pending.oldest = match &evict {
             Some(d) => d.next_oldest.or(Some(seq)),
             None => self.pending.oldest.or(Some(seq)),
         };
-        if let (Some(d), Some((id, g, extended_from))) = (&drop, gap) {
+        if let (Some(d), Some((id, g, extended_from))) = (&evict, gap) {
             match extended_from {
                 Some(from) => {
                     debug!(
@@ -86,7 +87,7 @@ impl Inner {
                     }
                 }
                 None => {
-                    warn!(
+                    error!(
                         gap = id,
                         first_seq = g.first_seq.0,
                         max_bytes = self.cfg.max_bytes,
@@ -102,8 +103,8 @@ impl Inner {
     }
 
     /// The oldest samples whose payloads add up to at least `need` bytes.
-    fn plan_drop(&self, need: u64) -> Result<Option<Drop>, OutboxError> {
-        let mut plan: Option<Drop> = None;
+    fn plan_drop(&self, need: u64) -> Result<Option<Eviction>, OutboxError> {
+        let mut plan: Option<Eviction> = None;
         for item in self.db.scan_prefix([SAMPLE]) {
             let (k, v) = item.map_err(read_err("drop oldest"))?;
             let RecordKey::Sample(seq) = RecordKey::parse(&k) else {
@@ -121,7 +122,7 @@ impl Inner {
             let len = payload_len(&v);
             match plan.as_mut() {
                 None => {
-                    plan = Some(Drop {
+                    plan = Some(Eviction {
                         keys: vec![k],
                         count: 1,
                         bytes: len,
@@ -143,7 +144,7 @@ impl Inner {
 
     /// The gap record covering `d`: the pending size-bound gap extended when `d` directly
     /// follows it, else a new record. Also returns the extended record's previous `last_seq`.
-    fn size_gap_for(&self, d: &Drop, meta: &mut Meta) -> (u64, GapRecord, Option<Seq>) {
+    fn size_gap_for(&self, d: &Eviction, meta: &mut Meta) -> (u64, GapRecord, Option<Seq>) {
         if let Some((id, g)) = &self.size_gap
             && g.last_seq.0.checked_add(1) == Some(d.first.0.0)
         {

@@ -6,8 +6,10 @@
 //! and fsync): call it through `spawn_blocking`.
 //!
 //! # On-disk layout
-//! One directory `<dir>` holding one sled tree, and three side files next to it (see
-//! [`sidecar`]: `<dir>.lock`, `<dir>.opening`, `<dir>.state`). Keys in the tree:
+//! One directory `<dir>` holding one sled tree, and three side files next to it, in the same
+//! parent (`sidecar.rs`): `<dir>.lock` (an exclusive advisory lock held while open),
+//! `<dir>.opening` (the open marker) and `<dir>.state` (stream, acked-through, next seq).
+//! Keys in the tree:
 //!
 //! | key                      | value                                             |
 //! |--------------------------|---------------------------------------------------|
@@ -34,7 +36,9 @@
 //!   reclaimed space. An append that would exceed the bound first drops the oldest samples
 //!   and records them in a [`GapReason::SizeBound`] gap record; drops that directly follow the
 //!   pending size-bound record extend it instead of adding one. Nothing is dropped for any
-//!   other reason (there is no expiry).
+//!   other reason (there is no expiry). A sample dropped while its batch was in flight and
+//!   then acknowledged was delivered after all: the ack takes it out of the pending
+//!   size-bound record, so the reported loss is exact.
 //! - **Every loss ships**: size-bound drops, quarantined batches
 //!   ([`GapReason::RejectedByAggregator`]) and corruption ([`GapReason::Corruption`]) each
 //!   leave a gap record, returned by `read_batch` until acked.
@@ -47,13 +51,34 @@
 //!   newer stream.
 //!
 //! # Corruption
-//! `open` never crash-loops: see [`open`] for when it moves a damaged outbox aside to
-//! `<dir>.corrupt-<unix-secs>` (keeping at most [`KEEP_CORRUPT`]) and starts over, and
-//! [`recovery`] for what the resulting gap record says. Corruption met later (a sample or gap
-//! record that fails its checksum in `read_batch` or `quarantine`) is returned as
-//! [`OutboxError::Corrupt`]; the caller then calls [`Outbox::recover`], which does the same
-//! move-aside in place. A damaged sample that `append` drops for space is simply dropped (its
-//! time is then missing from the size-bound gap record).
+//! `open` never crash-loops. It moves a damaged outbox aside to `<dir>.corrupt-<unix-secs>`
+//! (keeping at most [`KEEP_CORRUPT`]) and starts a fresh one (new stream) holding a
+//! [`GapReason::Corruption`] record when: sled refuses to open it for a reason that is not
+//! about the machine (permissions, space, read-only file system are returned as errors
+//! instead); the scan at open finds a record that fails its checksum, does not decode, has
+//! an unknown key or an id beyond the meta record's counters, or no meta record; the store
+//! is empty or *behind* the state file (see below); or the last [`MAX_UNFINISHED_OPENS`]
+//! opens never finished, which is how a sled panic (the release profile aborts) shows.
+//! `recovery.rs` documents what the gap record then says.
+//!
+//! sled recovers a damaged or cut log up to its last intact entry, as after a crash: garbage
+//! in place of the data file opens as an empty store, a truncated one as an older state,
+//! without any error. The state file is what catches this. It is rewritten (atomically) on
+//! open, ack, quarantine and whenever `read_batch` hands out a seq at or beyond the next seq
+//! it records, so every seq that ever left the agent is below its `next_seq`; a store whose
+//! meta record is behind it, or that is empty while it exists, is corrupt. So a damaged
+//! store never reuses a seq the aggregator may have seen, as long as the state file could
+//! be written (it is best effort: a failed write is logged, it cannot stop the outbox). The
+//! known limit: a cut that only loses samples appended since the last state-file write,
+//! none of them handed out yet, goes unnoticed. Those samples are lost without a gap record
+//! and their seqs are used again, which is safe for exactly-once ingest since nobody saw
+//! them. Closing that hole would cost a second fsync per append.
+//!
+//! Corruption met later (a sample or gap record that fails its checksum in `read_batch` or
+//! `quarantine`) is returned as [`OutboxError::Corrupt`]; the caller then calls
+//! [`Outbox::recover`], which does the same move-aside in place. A damaged sample that
+//! `append` drops for space is simply dropped (its time is then missing from the size-bound
+//! gap record).
 
 mod append;
 mod error;

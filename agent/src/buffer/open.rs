@@ -18,7 +18,7 @@ use edgeward_proto::Seq;
 
 use super::error::{OutboxError, StoreError};
 use super::recovery::{self, Evidence, mark};
-use super::sidecar::{self, Paths};
+use super::sidecar::{self, Paths, Saved};
 use super::state::{Inner, Scan, scan};
 use super::{OutboxConfig, Recovery};
 
@@ -70,72 +70,82 @@ pub(super) fn open(cfg: &OutboxConfig) -> Result<(Inner, File, Option<Recovery>)
         mark(&paths, attempts.saturating_add(1));
         attempt(cfg)
     };
-    // A state file is only written once a meta record was flushed: if the store is now
-    // empty, or behind the state file, its log was cut short. sled recovers a damaged log
-    // up to the last intact entry, as after a crash, so this is how a damaged tail shows.
-    let outcome = outcome.and_then(|(db, scan)| match saved {
-        Some(s) if scan.meta.is_none() => {
-            drop(db);
-            Err(Failure::Corrupt {
-                reason: format!(
-                    "the store is empty although the state file says stream {} reached seq {}",
-                    s.stream.0,
-                    s.next_seq.0.saturating_sub(1)
-                ),
-                scan: Some(Box::new(scan)),
-            })
+    let outcome = outcome.and_then(|(db, scan)| check_against_state(db, scan, saved));
+    match settle(cfg, &paths, saved, outcome) {
+        Ok((mut inner, recovery)) => {
+            mark(&paths, 0);
+            inner.save_state();
+            Ok((inner, lock, recovery))
         }
-        Some(s)
-            if scan
-                .meta
-                .is_some_and(|m| m.stream == s.stream && m.next_seq < s.next_seq) =>
-        {
-            drop(db);
-            Err(Failure::Corrupt {
-                reason: format!(
-                    "the store went back to seq {} although seqs up to {} were handed out or \
-                     acked (its log was cut short and recovered to an older state)",
-                    scan.meta.map_or(0, |m| m.next_seq.0.saturating_sub(1)),
-                    s.next_seq.0.saturating_sub(1)
-                ),
-                scan: Some(Box::new(scan)),
-            })
+        Err(e) => {
+            // The attempt did not crash: leave the count of crashed ones as it was.
+            mark(&paths, attempts);
+            Err(e)
         }
-        _ => Ok((db, scan)),
-    });
-    let (mut inner, recovery) = match outcome {
+    }
+}
+
+/// A state file is only written once a meta record was flushed: if the store is now empty,
+/// or behind the state file, its log was cut short. sled recovers a damaged log up to the
+/// last intact entry, as after a crash, so this is how a damaged tail shows.
+fn check_against_state(
+    db: sled::Db,
+    scan: Scan,
+    saved: Option<Saved>,
+) -> Result<(sled::Db, Scan), Failure> {
+    let reason = match (saved, scan.meta) {
+        (Some(s), None) => format!(
+            "the store is empty although the state file says stream {} reached seq {}",
+            s.stream.0,
+            s.next_seq.0.saturating_sub(1)
+        ),
+        (Some(s), Some(m)) if m.stream == s.stream && m.next_seq < s.next_seq => format!(
+            "the store went back to seq {} although seqs up to {} were handed out or acked \
+             (its log was cut short and recovered to an older state)",
+            m.next_seq.0.saturating_sub(1),
+            s.next_seq.0.saturating_sub(1)
+        ),
+        _ => return Ok((db, scan)),
+    };
+    drop(db);
+    Err(Failure::Corrupt {
+        reason,
+        scan: Some(Box::new(scan)),
+    })
+}
+
+/// Turns the outcome of the attempt into an open outbox: the store as found, a fresh one,
+/// or a fresh one replacing a corrupt one.
+fn settle(
+    cfg: &OutboxConfig,
+    paths: &Paths,
+    saved: Option<Saved>,
+    outcome: Result<(sled::Db, Scan), Failure>,
+) -> Result<(Inner, Option<Recovery>), OutboxError> {
+    match outcome {
         Ok((db, scan)) => match scan.meta {
             Some(meta) => {
                 let acked = saved
                     .filter(|s| s.stream == meta.stream)
                     .map_or(Seq(0), |s| s.acked_through);
-                (Inner::new(db, cfg, &paths, meta, &scan, acked), None)
+                Ok((Inner::new(db, cfg, paths, meta, &scan, acked), None))
             }
-            None => (recovery::init(db, cfg, &paths, 0, Vec::new())?, None),
+            None => Ok((recovery::init(db, cfg, paths, 0, Vec::new())?, None)),
         },
-        Err(Failure::Locked(file)) => {
-            mark(&paths, attempts);
-            return Err(OutboxError::Locked {
-                dir: paths.dir.clone(),
-                lock: file,
-            });
-        }
-        Err(Failure::Environment(e)) => {
-            mark(&paths, attempts);
-            return Err(OutboxError::Open {
-                path: paths.dir.clone(),
-                source: StoreError(e),
-            });
-        }
+        Err(Failure::Locked(file)) => Err(OutboxError::Locked {
+            dir: paths.dir.clone(),
+            lock: file,
+        }),
+        Err(Failure::Environment(e)) => Err(OutboxError::Open {
+            path: paths.dir.clone(),
+            source: StoreError(e),
+        }),
         Err(Failure::Corrupt { reason, scan }) => {
             let evidence = Evidence::new(scan.map(|s| *s), saved);
-            let (inner, recovery) = recovery::replace(cfg, &paths, reason, evidence)?;
-            (inner, Some(recovery))
+            let (inner, recovery) = recovery::replace(cfg, paths, reason, evidence)?;
+            Ok((inner, Some(recovery)))
         }
-    };
-    mark(&paths, 0);
-    inner.save_state();
-    Ok((inner, lock, recovery))
+    }
 }
 
 /// Opens sled and scans everything; the store is closed again when it is not usable.

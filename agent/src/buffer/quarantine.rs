@@ -14,7 +14,7 @@ use super::record::{
     self, GAP, META_KEY, QUARANTINE, Quarantined, QuarantinedItem, clip_detail, key, payload_len,
     sample_key, seal,
 };
-use super::state::Inner;
+use super::state::{Inner, less};
 
 impl Inner {
     pub(super) fn quarantine(
@@ -119,10 +119,9 @@ impl Inner {
         self.meta = meta;
         self.commit_gaps(changes);
         self.gaps += u64::from(rejected.is_some());
-        self.pending.samples -= taken.len() as u64;
-        self.pending.bytes -= taken_bytes;
-        self.quarantine_bytes =
-            self.quarantine_bytes - freed.min(self.quarantine_bytes) + new_bytes;
+        self.pending.samples = less(self.pending.samples, taken.len() as u64);
+        self.pending.bytes = less(self.pending.bytes, taken_bytes);
+        self.quarantine_bytes = less(self.quarantine_bytes, freed) + new_bytes;
         self.pending.oldest = self.first_sample()?;
         self.db.flush().map_err(store("flush"))?;
         self.save_state();

@@ -11,7 +11,7 @@ use edgeward_proto::{GapRecord, Seq};
 
 use super::error::{Damage, OutboxError, RecordKey, corrupt, read_err, store};
 use super::record::{self, GAP, SAMPLE, key, open_sample, payload_len, sample_key, seal};
-use super::state::{Handout, Inner};
+use super::state::{Handout, Inner, less};
 use super::{GapId, Pending};
 
 /// Acknowledged samples are deleted in sled batches of at most this many keys.
@@ -88,6 +88,7 @@ impl Inner {
             self.db.apply_batch(batch).map_err(store("ack gaps"))?;
             self.commit_gaps(changes);
         }
+        changed |= self.forget_delivered_drops(through)?;
         loop {
             let (mut batch, mut n, mut bytes) = (sled::Batch::default(), 0usize, 0u64);
             let range = sample_key(Seq(0))..=sample_key(through);
@@ -101,8 +102,8 @@ impl Inner {
                 break;
             }
             self.db.apply_batch(batch).map_err(store("ack samples"))?;
-            self.pending.samples -= n as u64;
-            self.pending.bytes -= bytes;
+            self.pending.samples = less(self.pending.samples, n as u64);
+            self.pending.bytes = less(self.pending.bytes, bytes);
             changed = true;
             if n < ACK_CHUNK {
                 break;
@@ -116,6 +117,41 @@ impl Inner {
         self.db.flush().map_err(store("flush"))?;
         self.save_state();
         Ok(())
+    }
+
+    /// Samples dropped for space while their batch was in flight were delivered after all:
+    /// takes them out of the pending size-bound gap record so that the loss it reports is
+    /// exact. After the gap snapshots of the acknowledged batch are settled, what is left of
+    /// the pending size-bound record was dropped after that batch was read; drops take the
+    /// oldest samples first, so its seqs up to `through` are exactly the batch's samples that
+    /// were dropped in flight. Returns whether anything changed.
+    fn forget_delivered_drops(&mut self, through: Seq) -> Result<bool, OutboxError> {
+        let Some((id, g)) = self.size_gap.clone() else {
+            return Ok(false);
+        };
+        if g.stream != self.meta.stream || g.first_seq > through || self.handout.contains_key(&id) {
+            return Ok(false);
+        }
+        let end = g.last_seq.min(through);
+        let delivered = end.0 - g.first_seq.0 + 1;
+        let k = key(GAP, id);
+        if end == g.last_seq || delivered >= g.count {
+            self.db.remove(k).map_err(store("forget delivered drops"))?;
+            self.gaps = less(self.gaps, 1);
+            self.size_gap = None;
+        } else {
+            let trimmed = GapRecord {
+                first_seq: Seq(end.0 + 1),
+                first_at: None,
+                count: g.count - delivered,
+                ..g
+            };
+            self.db
+                .insert(k, seal(&trimmed, "gap record")?)
+                .map_err(store("forget delivered drops"))?;
+            self.size_gap = Some((id, trimmed));
+        }
+        Ok(true)
     }
 
     /// Works out what acknowledging (or quarantining) the handed-out gap snapshots `ids`
@@ -173,7 +209,7 @@ impl Inner {
             let ours = self.size_gap.as_ref().is_some_and(|(s, _)| *s == id);
             match change {
                 GapChange::Removed(_) => {
-                    self.gaps -= 1;
+                    self.gaps = less(self.gaps, 1);
                     if ours {
                         self.size_gap = None;
                     }

@@ -129,9 +129,7 @@ impl Evidence {
                     .max(self.highest.map(|h| h.0));
                 let count = known
                     .and_then(|k| k.checked_sub(first))
-                    .map_or(1, |d| d.saturating_add(1))
-                    .max(self.samples)
-                    .max(1);
+                    .map_or(1, |d| d.saturating_add(1));
                 record(first, u64::MAX, count, first_at, None)
             }
         }

@@ -9,9 +9,11 @@
 //!   panic on some damaged files and the release profile aborts on panic, so the marker is
 //!   the only way the next start learns that opening killed the process.
 //! - `<dir>.state`: the last known stream id, acked-through seq, next seq and recovery count,
-//!   written atomically (temporary file, fsync, rename) on open, ack, quarantine and
-//!   recovery. Best effort: it only sharpens the corruption gap record when the outbox
-//!   itself cannot be read.
+//!   written atomically (temporary file, fsync, rename) on open, ack, quarantine, recovery
+//!   and when `read_batch` hands out a seq beyond the recorded next seq. It detects a store
+//!   that sled silently recovered to an older (or empty) state, and it sharpens the
+//!   corruption gap record when the outbox itself cannot be read. Best effort: a failed
+//!   write is logged, never returned.
 
 use std::ffi::OsString;
 use std::fs::{self, File, TryLockError};

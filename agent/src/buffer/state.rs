@@ -14,6 +14,14 @@ use super::record::{self, FORMAT, META_KEY, Meta, payload_len};
 use super::sidecar::{self, Paths, Saved};
 use super::{OutboxConfig, OutboxStats};
 
+/// `total - part` for the in-memory tallies. By the module invariant `part <= total`; a
+/// tally bug must not wrap around (and make every append drop everything) in release builds,
+/// so it saturates there and fails loudly in debug builds and tests.
+pub(super) fn less(total: u64, part: u64) -> u64 {
+    debug_assert!(part <= total, "tally underflow: {total} - {part}");
+    total.saturating_sub(part)
+}
+
 /// Pending samples: how many, their payload bytes (what the bound counts) and the oldest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Tally {

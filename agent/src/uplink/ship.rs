@@ -128,6 +128,7 @@ impl Shipper {
         let budget = self.budget;
         let pending = match tokio::task::spawn_blocking(move || outbox.read_batch(budget)).await {
             Ok(Ok(p)) => p,
+            Ok(Err(e)) if e.is_corruption() => return self.recover(e.to_string()).await,
             Ok(Err(e)) => {
                 error!(error = %e, "Cannot read the outbox; retrying");
                 return Next::After(self.backoff.next_wait().max(Duration::from_secs(1)));
@@ -265,6 +266,24 @@ impl Shipper {
             Err(e) => {
                 error!(error = %e, "Outbox ack task failed");
                 Next::After(Duration::from_secs(1))
+            }
+        }
+    }
+
+    /// The outbox holds a record that fails its checksum: move it aside and continue in a
+    /// fresh one, so one bad sector never blocks the queue. The loss ships as a gap record.
+    async fn recover(&mut self, reason: String) -> Next {
+        let outbox = self.outbox.clone();
+        match tokio::task::spawn_blocking(move || outbox.recover(&reason)).await {
+            // The outbox logs the recovery at ERROR with the lost range.
+            Ok(Ok(_)) => Next::Now,
+            Ok(Err(e)) => {
+                error!(error = %e, "Cannot recover the outbox; retrying");
+                Next::After(self.backoff.next_wait().max(Duration::from_secs(1)))
+            }
+            Err(e) => {
+                error!(error = %e, "Outbox recovery task failed; retrying");
+                Next::After(self.backoff.next_wait().max(Duration::from_secs(1)))
             }
         }
     }

@@ -64,6 +64,7 @@ pub fn router(state: AppState, max_batch_bytes: usize) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/protocol", get(protocol))
+        // The handler enforces the body limit itself, after authentication.
         .route(
             "/v1/batches",
             post(batches::post).layer(DefaultBodyLimit::max(max_batch_bytes)),

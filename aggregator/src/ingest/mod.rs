@@ -1,8 +1,9 @@
 //! Ingest: turns one `POST /v1/batches` body from an authenticated peer into an answer.
 //!
 //! Order of checks, each cheaper than the next, so that bad input costs little:
-//! 1. authentication (401) — before any byte of the body is decoded;
-//! 2. the body size limit (413) is enforced by the HTTP layer while reading the body;
+//! 1. authentication (401) — before any byte of the body is read ([`Ingest::authenticate`]);
+//! 2. the body size limit (413), enforced while the HTTP layer reads the body, and again on
+//!    the decompressed payload;
 //! 3. the frame's version (415 with the `edgeward-protocol` header naming what we decode);
 //! 4. decoding and validation (400 with the decode error);
 //! 5. the batch's node must be the authenticated node (403);
@@ -46,6 +47,8 @@ pub enum Answer {
         authenticated: NodeId,
         claimed: NodeId,
     },
+    /// 413: the body, or its decompressed payload, exceeds `max_batch_bytes`.
+    TooLarge(String),
     /// 415: a protocol version this build does not decode.
     UnsupportedVersion { version: u16 },
     /// 400: the body is not a valid batch; the text is the decode error.
@@ -101,28 +104,45 @@ impl Ingest {
         &self.stats
     }
 
-    /// Handles one batch body from a peer with `cert` and an optional bearer token.
-    pub async fn submit(
+    /// Step 1: who is sending. Called before any byte of the body is read, so an
+    /// unauthenticated peer cannot make the aggregator buffer a body.
+    pub fn authenticate(
         &self,
         cert: &PeerCertificate,
         bearer: Option<&str>,
-        body: &[u8],
-    ) -> Answer {
-        let answer = self.decide(cert, bearer, body).await;
+    ) -> Result<NodeId, Answer> {
+        auth::authenticate(cert, bearer, &self.tokens).map_err(|why| {
+            self.stats.refused_total.fetch_add(1, Ordering::Relaxed);
+            warn!(reason = %why, "Refused a batch without usable credentials");
+            Answer::Unauthenticated(why)
+        })
+    }
+
+    /// The largest body [`Ingest::submit`] accepts; the HTTP layer stops reading beyond it.
+    pub fn max_body_bytes(&self) -> usize {
+        self.limits.max_frame_bytes
+    }
+
+    /// Counts a body refused by the HTTP layer for its size.
+    pub fn refused_too_large(&self, node: &NodeId) -> Answer {
+        self.stats.refused_total.fetch_add(1, Ordering::Relaxed);
+        warn!(node = %node, limit = self.limits.max_frame_bytes, "Refused a batch above the body limit");
+        Answer::TooLarge(format!(
+            "body exceeds the limit of {} bytes",
+            self.limits.max_frame_bytes
+        ))
+    }
+
+    /// Steps 3–6 for a batch body from the authenticated `node`.
+    pub async fn submit(&self, node: NodeId, body: &[u8]) -> Answer {
+        let answer = self.decide(node, body).await;
         if !matches!(answer, Answer::Accepted { .. }) {
             self.stats.refused_total.fetch_add(1, Ordering::Relaxed);
         }
         answer
     }
 
-    async fn decide(&self, cert: &PeerCertificate, bearer: Option<&str>, body: &[u8]) -> Answer {
-        let node = match auth::authenticate(cert, bearer, &self.tokens) {
-            Ok(node) => node,
-            Err(why) => {
-                warn!(reason = %why, "Refused a batch without usable credentials");
-                return Answer::Unauthenticated(why);
-            }
-        };
+    async fn decide(&self, node: NodeId, body: &[u8]) -> Answer {
         let version = match peek_version(body) {
             Ok(v) if SUPPORTED.contains(v) => v,
             Ok(version) => {
@@ -135,6 +155,11 @@ impl Ingest {
             Ok(batch) => batch,
             Err(DecodeError::UnsupportedVersion { version, .. }) => {
                 return Answer::UnsupportedVersion { version };
+            }
+            // Too large once decompressed: the agent must send fewer samples, not give up.
+            Err(e @ DecodeError::TooLarge { .. }) => {
+                warn!(node = %node, error = %e, "Refused a batch above the size limit");
+                return Answer::TooLarge(e.to_string());
             }
             Err(e) => return self.malformed(&node, &e),
         };

@@ -31,11 +31,15 @@ pub const AGENT: &str = "edgeward-agent";
 /// `edgeward-aggregator`'s program name, which prefixes its error lines.
 pub const AGGREGATOR: &str = "edgeward-aggregator";
 
+/// `edgeward-devfleet`: the README's run command.
+pub const DEVFLEET: &str = "edgeward-devfleet";
+
 /// Paths of the freshly built binaries.
 #[derive(Debug)]
 pub struct Binaries {
     pub agent: PathBuf,
     pub aggregator: PathBuf,
+    pub devfleet: PathBuf,
 }
 
 /// Builds both binaries (once per test process) with the profile this test was built with.
@@ -67,8 +71,10 @@ fn build() -> Binaries {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "-p", AGENT, "-p", AGGREGATOR])
-        .args(["--bin", AGENT, "--bin", AGGREGATOR])
+        .args([
+            "build", "--quiet", "-p", AGENT, "-p", AGGREGATOR, "-p", DEVFLEET,
+        ])
+        .args(["--bin", AGENT, "--bin", AGGREGATOR, "--bin", DEVFLEET])
         .arg("--target-dir")
         .arg(target_dir);
     match profile {
@@ -93,6 +99,7 @@ fn build() -> Binaries {
     Binaries {
         agent: binary(AGENT),
         aggregator: binary(AGGREGATOR),
+        devfleet: binary(DEVFLEET),
     }
 }
 

@@ -9,9 +9,9 @@ use tempfile::tempdir;
 
 use super::*;
 use crate::buffer::open::sled_config;
-use crate::buffer::record::{self, META_KEY, sample_key};
+use crate::buffer::record::{self, META_KEY, Meta, sample_key};
 use crate::buffer::recovery::Evidence;
-use crate::buffer::{KEEP_CORRUPT, OutboxError, RecordKey, Recovery};
+use crate::buffer::{KEEP_CORRUPT, MAX_UNFINISHED_OPENS, OutboxError, RecordKey, Recovery};
 
 /// An outbox with samples 1..=20 appended and 1..=5 acked, closed again. Returns its stream.
 fn used(c: &OutboxConfig) -> StreamId {
@@ -307,4 +307,43 @@ fn values_are_checksummed_and_a_flipped_bit_is_caught() {
             "flip at byte {i} undetected"
         );
     }
+}
+
+#[test]
+fn a_store_cut_back_behind_seqs_already_handed_out_is_corruption() {
+    let tmp = tempdir().unwrap();
+    let c = cfg(tmp.path(), 1 << 20);
+    let ob = open(&c);
+    let old = ob.stream();
+    fill(&ob, 0..10);
+    assert_eq!(ob.read_batch(1 << 20).unwrap().samples.len(), 10);
+    drop(ob);
+    // What sled shows after losing the tail of its log: an older, consistent state.
+    damage_tree(&c, |db| {
+        let mut meta: Meta = record::open(&db.get(META_KEY).unwrap().unwrap()).unwrap();
+        meta.next_seq = Seq(6);
+        db.insert(META_KEY, record::seal(&meta, "meta").unwrap())
+            .unwrap();
+        for seq in 6..=10 {
+            db.remove(sample_key(Seq(seq))).unwrap();
+        }
+    });
+    let (_, r) = recovers(&c, old);
+    assert!(r.reason.contains("went back"), "{}", r.reason);
+    assert_eq!((r.gap.first_seq, r.gap.last_seq), (Seq(1), Seq(u64::MAX)));
+}
+
+#[test]
+fn an_open_that_fails_without_crashing_does_not_count_as_a_crashed_one() {
+    let tmp = tempdir().unwrap();
+    let c = cfg(tmp.path(), 1 << 20);
+    let old = used(&c);
+    let foreign = sled_config(&c).open().unwrap(); // holds sled's own lock
+    for _ in 0..MAX_UNFINISHED_OPENS {
+        let err = Outbox::open(&c).unwrap_err();
+        assert!(matches!(err, OutboxError::Locked { .. }), "{err}");
+    }
+    drop(foreign);
+    let ob = open(&c);
+    assert_eq!(ob.stream(), old);
 }

@@ -277,3 +277,53 @@ fn clones_share_one_outbox() {
     assert_ne!(mine, theirs);
     assert_eq!(ob.stats().pending_samples, 2);
 }
+
+#[test]
+fn outbox_handles_can_move_between_threads() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Outbox>();
+}
+
+#[test]
+fn samples_dropped_while_their_batch_was_in_flight_are_not_reported_lost_once_acked() {
+    let tmp = tempdir().unwrap();
+    let ob = open(&cfg(tmp.path(), 4 * size(0, 1) + 100));
+    for i in 0..4 {
+        ob.append(sample(i)).unwrap();
+    }
+    // Seqs 1..=4 are in flight; two more appends drop 1 and 2 for space meanwhile.
+    let in_flight = ob.read_batch(1 << 20).unwrap();
+    assert_eq!(in_flight.samples.len(), 4);
+    assert_eq!(ob.append(sample(4)).unwrap().dropped, 1);
+    assert_eq!(ob.append(sample(5)).unwrap().dropped, 1);
+    assert_eq!(gaps_of(&ob, GapReason::SizeBound)[0].count, 2);
+    // The aggregator stored the whole batch: 1 and 2 were not lost after all.
+    ob.ack(Seq(4), &[]).unwrap();
+    assert!(
+        gaps_of(&ob, GapReason::SizeBound).is_empty(),
+        "delivered samples reported lost: {:?}",
+        gaps_of(&ob, GapReason::SizeBound)
+    );
+    assert_eq!(pending_seqs(&ob), vec![5, 6]);
+}
+
+#[test]
+fn drops_beyond_the_acknowledged_seq_stay_reported() {
+    let tmp = tempdir().unwrap();
+    let ob = open(&cfg(tmp.path(), 4 * size(0, 1) + 100));
+    for i in 0..4 {
+        ob.append(sample(i)).unwrap();
+    }
+    let _in_flight = ob.read_batch(1 << 20).unwrap();
+    for i in 4..7 {
+        ob.append(sample(i)).unwrap();
+    }
+    // 1, 2, 3 dropped in flight; the aggregator acknowledged only through 2.
+    ob.ack(Seq(2), &[]).unwrap();
+    let gaps = gaps_of(&ob, GapReason::SizeBound);
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (gaps[0].first_seq, gaps[0].last_seq, gaps[0].count),
+        (Seq(3), Seq(3), 1)
+    );
+}
