@@ -65,6 +65,18 @@ impl Pki {
         identity(&files)
     }
 
+    /// Certificate and key files for `node`, issued by the trusted CA, for a real agent.
+    pub fn node_files(&self, node: &str) -> CertFiles {
+        self.trusted
+            .node(
+                node,
+                Validity::Current,
+                self.dir.path(),
+                &format!("{node}-files"),
+            )
+            .expect("node certificate")
+    }
+
     /// A current client identity for `node`, issued by the CA the aggregator does not trust.
     pub fn foreign_identity(&self, node: &str) -> Identity {
         let stem = format!("{node}-foreign");
