@@ -325,6 +325,64 @@ fn full_outbox_drops_oldest_and_ships_a_gap_record_with_the_right_count() {
     assert_eq!(gap_records(&detail, stream, "SizeBound"), gaps);
 }
 
+#[test]
+fn full_outbox_during_catch_up_reports_every_seq_once_stored_or_lost_never_both() {
+    let pki = Pki::new();
+    let mut central = Central::new(&pki);
+    let edge = Edge::new(&pki, "edge-full-catch-up");
+    // A tiny bound and tiny batches: during the catch-up, appends keep dropping samples,
+    // some of them while their batch is in flight.
+    let small = ["--outbox-max-bytes", "16384", "--max-batch-bytes", "4096"];
+    let (mut agent, started) = edge.start(&central.url(), &small);
+    let stream = stream_of(&started);
+    agent.wait_until("the outbox dropped 5 samples", |e| {
+        (logged_drops(e) >= 5).then_some(())
+    });
+    // The aggregator answers nothing for a moment right after it starts: the agent's first
+    // catch-up batch (the oldest samples) is in flight while appends to the full outbox drop
+    // those very samples. The request still completes within the agent's 2 s timeout.
+    central.start();
+    central.running().freeze();
+    thread::sleep(Duration::from_millis(800));
+    central.running().thaw();
+    let caught_up = highest_appended(&agent.events()) + 20;
+    poll("the catch-up reached fresh samples", TIMEOUT, || {
+        let detail = central.node(&edge.name)?;
+        (history(&detail, stream)?["high_water"].as_u64()? >= caught_up).then_some(())
+    });
+    let (status, events) = agent.terminate();
+    assert!(status.success(), "{status}");
+    let newest = highest_appended(&events);
+    let detail = poll(
+        "every appended seq stored or reported lost",
+        TIMEOUT,
+        || {
+            let detail = central.node(&edge.name)?;
+            (history(&detail, stream)?["high_water"].as_u64()? >= newest).then_some(detail)
+        },
+    );
+
+    let stored: std::collections::BTreeSet<u64> =
+        central.samples(&edge.name).iter().map(|s| s.seq).collect();
+    let mut lost = std::collections::BTreeSet::new();
+    for (first, last, count) in gap_records(&detail, stream, "SizeBound") {
+        assert_eq!(count, last - first + 1, "size-bound gaps are contiguous");
+        for seq in first..=last {
+            assert!(lost.insert(seq), "seq {seq} reported lost twice");
+        }
+    }
+    let both: Vec<_> = stored.intersection(&lost).collect();
+    assert!(both.is_empty(), "stored and reported lost: {both:?}");
+    assert!(
+        !lost.is_empty(),
+        "the test did not make the outbox drop anything"
+    );
+    let all: Vec<u64> = stored.union(&lost).copied().collect();
+    let expected: Vec<u64> = (1..=newest).collect();
+    assert_eq!(all, expected, "every seq 1..={newest} once, stored or lost");
+    assert!(logged_drops(&events) >= lost.len() as u64);
+}
+
 /// Corrupts a closed outbox's sled data file.
 type Corruption = fn(&mut std::fs::File, u64);
 

@@ -164,6 +164,13 @@ impl Process {
         assert!(stop.expect("run kill").success(), "kill -STOP {pid} failed");
     }
 
+    /// SIGCONT after [`Process::freeze`].
+    pub fn thaw(&mut self) {
+        let pid = self.child.id().to_string();
+        let cont = Command::new("kill").args(["-CONT", &pid]).status();
+        assert!(cont.expect("run kill").success(), "kill -CONT {pid} failed");
+    }
+
     /// `kill -9`: returns every event the process wrote before it died.
     pub fn kill(&mut self) -> Vec<Value> {
         self.child.kill().expect("SIGKILL");
