@@ -1,7 +1,8 @@
 //! The `[tls]` table: how the agent trusts the aggregator and proves who it is.
 //!
-//! Rules: every named file must exist and be a regular file (its PEM content is read by the
-//! uplink, which arrives later); `client_cert` and `client_key` come together or not at all;
+//! Rules: every named file must exist and be a regular file (its PEM content is read by
+//! [`crate::uplink::Uplink::new`]; a token file on every request); `client_cert` and
+//! `client_key` come together or not at all;
 //! `token_file` and a client certificate exclude each other.
 
 use std::path::PathBuf;
@@ -9,8 +10,8 @@ use std::path::PathBuf;
 use super::error::ConfigError;
 use super::{Layer, rules};
 
-/// TLS settings towards the aggregator. Files are checked to exist; their content is read by
-/// the uplink, which arrives later.
+/// TLS settings towards the aggregator. Files are checked to exist here; their content is read
+/// by the uplink.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tls {
     /// PEM bundle of CAs that sign the aggregator's certificate. Default: none (system roots).
