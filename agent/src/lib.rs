@@ -85,12 +85,12 @@ pub async fn run_with_probes(
         max_bytes: config.outbox_max_bytes,
         cache_bytes: OUTBOX_CACHE_BYTES,
     };
-    let (outbox, recovery) = tokio::task::spawn_blocking(move || Outbox::open(&outbox_config))
+    // A recovery from corruption is logged at ERROR by the outbox itself, with the lost
+    // range and the new stream; its gap record ships like data.
+    let (outbox, _recovery) = tokio::task::spawn_blocking(move || Outbox::open(&outbox_config))
         .await
         .map_err(|e| RunError::Task(e.to_string()))?
         .map_err(RunError::Outbox)?;
-    // The outbox itself logs a recovery at ERROR, with the lost range and the new stream.
-    let _ = recovery;
     let uplink = Uplink::new(&config.aggregator_url, &config.tls, config.request_timeout)?;
     let root = HostRoot::new(config.host_root.clone());
     let boot_id = probe::read_boot_id(&root).unwrap_or_else(|e| {

@@ -10,9 +10,9 @@
 //!   and counted; it never got a sequence number, so no gap record can describe it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use edgeward_proto::UnixMillis;
+use edgeward_runtime::clock;
 use tokio::sync::Notify;
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, error};
@@ -47,7 +47,7 @@ pub async fn run(
         }
         let outbox = outbox.clone();
         let cycle = tokio::task::spawn_blocking(move || {
-            let mut sample = blank_sample(now());
+            let mut sample = blank_sample(clock::now());
             for probe in &mut probes {
                 probe.observe(&mut sample);
             }
@@ -78,11 +78,4 @@ pub async fn run(
         }
     }
     stats
-}
-
-fn now() -> UnixMillis {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    UnixMillis(ms)
 }

@@ -78,7 +78,6 @@ pub struct Bound {
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     state: AppState,
-    max_batch_bytes: usize,
     local_addr: SocketAddr,
 }
 
@@ -104,7 +103,7 @@ impl Bound {
 
     /// Serves until `shutdown` resolves, then drains in-flight requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), RunError> {
-        let router = http::router(self.state, self.max_batch_bytes);
+        let router = http::router(self.state);
         http::serve::serve(self.listener, self.tls, router, shutdown)
             .await
             .map_err(RunError::Serve)?;
@@ -159,7 +158,6 @@ pub async fn bind(config: &Config) -> Result<Bound, RunError> {
         listener,
         tls,
         state: AppState { ingest, store },
-        max_batch_bytes,
         local_addr,
     })
 }

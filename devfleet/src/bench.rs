@@ -23,11 +23,11 @@ use edgeward_agent::config::{ClientAuth, Tls};
 use edgeward_agent::uplink::ship::{Identity, ShipOptions};
 use edgeward_agent::uplink::{Delivery, Uplink};
 use edgeward_aggregator::store::{SledStore, Store, StoreOptions};
-use edgeward_devfleet::pki::{DevCa, Validity};
+use edgeward_devfleet::fleet::aggregator_config;
+use edgeward_devfleet::pki::{CertFiles, DevCa, TokenFiles, Validity, write_tokens};
 use edgeward_proto::envelope::EncodeOptions;
 use edgeward_proto::synthetic::SyntheticNode;
 use edgeward_proto::{NodeId, UnixMillis};
-use edgeward_runtime::{Origin, Sourced};
 
 /// edgeward pipeline benchmarks (ingest, backlog drain, agent RSS).
 #[derive(Debug, Parser)]
@@ -47,70 +47,35 @@ struct Args {
     no_rss: bool,
 }
 
-fn src(value: impl Into<String>) -> Option<Sourced<String>> {
-    Some(Sourced::new(
-        value.into(),
-        Origin::Flag("edgeward-bench".to_owned()),
-    ))
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 struct Fixture {
-    _dir: tempfile_dir::Dir,
+    _dir: tempfile::TempDir,
     root: PathBuf,
     ca: PathBuf,
-    tokens: PathBuf,
+    server: CertFiles,
+    tokens: TokenFiles,
 }
 
-/// A scratch directory removed on drop (the bench has no tempfile dependency).
-mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(tag: &str) -> std::io::Result<Self> {
-            let path =
-                std::env::temp_dir().join(format!("edgeward-bench-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path)?;
-            Ok(Self(path))
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn fixture(tag: &str, nodes: u32) -> anyhow::Result<Fixture> {
-    let dir = tempfile_dir::Dir::new(tag)?;
+fn fixture(nodes: u32) -> anyhow::Result<Fixture> {
+    let dir = tempfile::Builder::new()
+        .prefix("edgeward-bench-")
+        .tempdir()?;
     let root = dir.path().to_owned();
     let ca = DevCa::create(&root, "edgeward bench CA", "ca")?;
-    ca.server(&root, "server")?;
+    let server = ca.server(&root, "server")?;
     ca.node("bench-agent", Validity::Current, &root, "agent")?;
-    let mut table = String::new();
-    std::fs::create_dir_all(root.join("tokens"))?;
-    for i in 0..nodes {
-        let node = SyntheticNode::new(i).node;
-        let token = format!("bench-token-{node}-0123456789");
-        std::fs::write(root.join("tokens").join(node.as_str()), &token)?;
-        table.push_str(&format!("{node} {token}\n"));
-    }
-    let tokens = root.join("tokens.txt");
-    std::fs::write(&tokens, table)?;
+    let tokens = write_tokens(
+        &root,
+        "bench-token",
+        (0..nodes).map(|i| SyntheticNode::new(i).node),
+    )?;
     Ok(Fixture {
         ca: ca.cert_file.clone(),
+        server,
         tokens,
         root,
         _dir: dir,
@@ -121,18 +86,7 @@ async fn aggregator(
     fx: &Fixture,
     data: &Path,
 ) -> anyhow::Result<(String, Arc<dyn Store>, tokio::sync::oneshot::Sender<()>)> {
-    let config = edgeward_aggregator::config::resolve(
-        [edgeward_aggregator::config::Layer {
-            listen: src("127.0.0.1:0"),
-            data_dir: src(data.display().to_string()),
-            tls_cert_file: src(fx.root.join("server.crt").display().to_string()),
-            tls_key_file: src(fx.root.join("server.key").display().to_string()),
-            tls_client_ca_file: src(fx.ca.display().to_string()),
-            tokens_file: src(fx.tokens.display().to_string()),
-            ..Default::default()
-        }],
-        None,
-    )?;
+    let config = aggregator_config("127.0.0.1:0", data, &fx.server, &fx.ca, &fx.tokens.table)?;
     let bound = edgeward_aggregator::bind(&config).await?;
     let url = format!("https://127.0.0.1:{}/", bound.local_addr().port());
     let store = bound.store();
@@ -147,7 +101,7 @@ fn token_uplink(fx: &Fixture, url: &str, node: &NodeId) -> anyhow::Result<Uplink
     let tls = Tls {
         ca_file: Some(fx.ca.clone()),
         client_auth: Some(ClientAuth::Token {
-            file: fx.root.join("tokens").join(node.as_str()),
+            file: fx.tokens.of(node),
         }),
     };
     Ok(Uplink::new(
@@ -365,7 +319,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let fx = fixture("main", args.nodes)?;
+        let fx = fixture(args.nodes)?;
         println!("edgeward-bench: {} nodes, {} s per run, median of {} runs", args.nodes, args.seconds, args.runs);
         for per_batch in [1u64, 100] {
             let mut https = Vec::new();

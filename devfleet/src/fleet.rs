@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::SyntheticProbe;
-use crate::pki::{DevCa, Validity};
+use crate::pki::{CertFiles, DevCa, TokenFiles, Validity, write_tokens};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -30,7 +30,8 @@ pub struct FleetOptions {
     pub host_agent: bool,
 }
 
-fn src(value: impl Into<String>) -> Option<Sourced<String>> {
+/// A raw config value as devfleet and the bench set it.
+pub fn src(value: impl Into<String>) -> Option<Sourced<String>> {
     Some(Sourced::new(
         value.into(),
         Origin::Flag("edgeward-devfleet".to_owned()),
@@ -41,21 +42,20 @@ fn src(value: impl Into<String>) -> Option<Sourced<String>> {
 #[derive(Debug)]
 struct Credentials {
     ca: PathBuf,
-    server: crate::pki::CertFiles,
-    host: crate::pki::CertFiles,
-    tokens_file: PathBuf,
-    token_dir: PathBuf,
+    server: CertFiles,
+    host: CertFiles,
+    tokens: TokenFiles,
 }
 
 fn credentials(dir: &Path, simulated: u32, host_node: &str) -> anyhow::Result<Credentials> {
     let pki = dir.join("pki");
     std::fs::create_dir_all(&pki).with_context(|| format!("creating {}", pki.display()))?;
     let host_stem = format!("node-{host_node}");
-    let server = crate::pki::CertFiles {
+    let server = CertFiles {
         cert: pki.join("server.crt"),
         key: pki.join("server.key"),
     };
-    let host = crate::pki::CertFiles {
+    let host = CertFiles {
         cert: pki.join(format!("{host_stem}.crt")),
         key: pki.join(format!("{host_stem}.key")),
     };
@@ -67,24 +67,38 @@ fn credentials(dir: &Path, simulated: u32, host_node: &str) -> anyhow::Result<Cr
         ca.node(host_node, Validity::Current, &pki, &host_stem)?;
     }
     // Simulated nodes authenticate with bearer tokens (the other identity path).
-    let token_dir = pki.join("tokens");
-    std::fs::create_dir_all(&token_dir)?;
-    let mut table = String::from("# node-id token (development tokens)\n");
-    for i in 0..simulated {
-        let node = edgeward_proto::synthetic::SyntheticNode::new(i).node;
-        let token = format!("dev-token-{node}-0123456789");
-        std::fs::write(token_dir.join(node.as_str()), &token)?;
-        table.push_str(&format!("{node} {token}\n"));
-    }
-    let tokens_file = pki.join("tokens.txt");
-    std::fs::write(&tokens_file, table)?;
+    let nodes = (0..simulated).map(|i| edgeward_proto::synthetic::SyntheticNode::new(i).node);
+    let tokens = write_tokens(&pki, "dev-token", nodes)?;
     Ok(Credentials {
         ca: ca_file,
         server,
         host,
-        tokens_file,
-        token_dir,
+        tokens,
     })
+}
+
+/// An aggregator serving TLS on `listen` with its store under `data_dir`, accepting client
+/// certificates signed by `client_ca` and the tokens in `tokens_file`.
+pub fn aggregator_config(
+    listen: &str,
+    data_dir: &Path,
+    server: &CertFiles,
+    client_ca: &Path,
+    tokens_file: &Path,
+) -> Result<edgeward_aggregator::Config, edgeward_aggregator::config::ConfigError> {
+    let path = |p: &Path| src(p.display().to_string());
+    edgeward_aggregator::config::resolve(
+        [edgeward_aggregator::config::Layer {
+            listen: src(listen),
+            data_dir: path(data_dir),
+            tls_cert_file: path(&server.cert),
+            tls_key_file: path(&server.key),
+            tls_client_ca_file: path(client_ca),
+            tokens_file: path(tokens_file),
+            ..Default::default()
+        }],
+        None,
+    )
 }
 
 /// Runs the fleet until `shutdown` resolves.
@@ -107,17 +121,12 @@ pub async fn run(
     .unwrap_or_else(|_| "this-host".to_owned());
     let creds = credentials(&dir, options.simulated, &host_node)?;
 
-    let aggregator_config = edgeward_aggregator::config::resolve(
-        [edgeward_aggregator::config::Layer {
-            listen: src(options.listen.to_string()),
-            data_dir: src(dir.join("aggregator").display().to_string()),
-            tls_cert_file: src(creds.server.cert.display().to_string()),
-            tls_key_file: src(creds.server.key.display().to_string()),
-            tls_client_ca_file: src(creds.ca.display().to_string()),
-            tokens_file: src(creds.tokens_file.display().to_string()),
-            ..Default::default()
-        }],
-        None,
+    let aggregator_config = aggregator_config(
+        &options.listen.to_string(),
+        &dir.join("aggregator"),
+        &creds.server,
+        &creds.ca,
+        &creds.tokens.table,
     )?;
     let bound = edgeward_aggregator::bind(&aggregator_config).await?;
     let addr = bound.local_addr();
@@ -162,11 +171,7 @@ pub async fn run(
         let sim = edgeward_proto::synthetic::SyntheticNode::new(i);
         let layer = edgeward_agent::config::Layer {
             cluster_name: src(sim.cluster.as_str()),
-            tls_token_file: src(creds
-                .token_dir
-                .join(sim.node.as_str())
-                .display()
-                .to_string()),
+            tls_token_file: src(creds.tokens.of(&sim.node).display().to_string()),
             ..agent_layer(
                 sim.node.as_str(),
                 dir.join("agents").join(sim.node.as_str()),

@@ -9,6 +9,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use edgeward_proto::NodeId;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
@@ -128,4 +129,47 @@ fn write(path: &Path, text: &str) -> Result<(), PkiError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Development bearer tokens: one file per node (what an agent's `tls.token_file` points at)
+/// and the aggregator's tokens file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFiles {
+    /// The aggregator's `tokens_file`: `<node-id> <token>` lines.
+    pub table: PathBuf,
+    /// Holds one file per node, named after the node.
+    pub dir: PathBuf,
+}
+
+impl TokenFiles {
+    /// The token file of `node`.
+    pub fn of(&self, node: &NodeId) -> PathBuf {
+        self.dir.join(node.as_str())
+    }
+}
+
+/// Writes a development token for each of `nodes` into `dir/tokens/` and the table into
+/// `dir/tokens.txt`. Tokens are `<prefix>-<node>-0123456789`: predictable, never for
+/// production.
+pub fn write_tokens(
+    dir: &Path,
+    prefix: &str,
+    nodes: impl IntoIterator<Item = NodeId>,
+) -> Result<TokenFiles, PkiError> {
+    let files = TokenFiles {
+        table: dir.join("tokens.txt"),
+        dir: dir.join("tokens"),
+    };
+    fs::create_dir_all(&files.dir).map_err(|source| PkiError::Write {
+        path: files.dir.clone(),
+        source,
+    })?;
+    let mut table = String::from("# node-id token (development tokens)\n");
+    for node in nodes {
+        let token = format!("{prefix}-{node}-0123456789");
+        write(&files.of(&node), &token)?;
+        table.push_str(&format!("{node} {token}\n"));
+    }
+    write(&files.table, &table)?;
+    Ok(files)
 }

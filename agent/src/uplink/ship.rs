@@ -19,8 +19,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use edgeward_proto::batch::{MAX_GAPS, MAX_SAMPLES};
 use edgeward_proto::envelope::EncodeOptions;
-use edgeward_proto::{Batch, BatchHeader, BootId, ClusterId, NodeId, Seq, UnixMillis};
+use edgeward_proto::{Batch, BatchHeader, BootId, Bounded, ClusterId, NodeId, Seq};
+use edgeward_runtime::clock;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
@@ -69,12 +71,11 @@ pub async fn run(
         uplink,
         identity,
         budget: options.max_batch_bytes.max(MIN_BATCH_BYTES),
+        backoff: Backoff::new(options.backoff_max),
         options,
-        backoff: Backoff::new(Duration::ZERO),
         stats: ShipStats::default(),
         outage_since: None,
     };
-    shipper.backoff = Backoff::new(shipper.options.backoff_max);
     tokio::pin!(shutdown);
     loop {
         // Register interest before reading, so an append between the read and the wait
@@ -105,6 +106,16 @@ pub async fn run(
     shipper.stats
 }
 
+/// Why a batch could not be framed.
+enum FrameError {
+    /// More samples or gap records than one batch may carry.
+    OverBounds {
+        samples: usize,
+        gaps: usize,
+    },
+    Encode(edgeward_proto::EncodeError),
+}
+
 enum Next {
     Now,
     WhenAppended,
@@ -126,7 +137,8 @@ impl Shipper {
     async fn step(&mut self) -> Next {
         let outbox = self.outbox.clone();
         let budget = self.budget;
-        let pending = match tokio::task::spawn_blocking(move || outbox.read_batch(budget)).await {
+        let mut pending = match tokio::task::spawn_blocking(move || outbox.read_batch(budget)).await
+        {
             Ok(Ok(p)) => p,
             Ok(Err(e)) if e.is_corruption() => return self.recover(e.to_string()).await,
             Ok(Err(e)) => {
@@ -141,9 +153,17 @@ impl Shipper {
         if pending.samples.is_empty() && pending.gaps.is_empty() {
             return Next::WhenAppended;
         }
-        let frame = match self.frame(&pending) {
+        let frame = match self.frame(&mut pending) {
             Ok(frame) => frame,
-            Err(e) => {
+            Err(FrameError::OverBounds { samples, gaps }) => {
+                // Documented invariant of `read_batch`; keep the data rather than guess.
+                error!(
+                    samples,
+                    gaps, "The outbox returned a batch above the wire bounds; retrying"
+                );
+                return self.failed();
+            }
+            Err(FrameError::Encode(e)) => {
                 error!(error = %e, "Cannot encode a batch from the outbox; quarantining it");
                 return self
                     .quarantine(pending, format!("agent could not encode it: {e}"))
@@ -202,11 +222,20 @@ impl Shipper {
         }
     }
 
-    fn frame(&self, pending: &Pending) -> Result<Vec<u8>, edgeward_proto::EncodeError> {
+    /// Encodes `pending` as one batch. Its samples move into the batch and back, so a
+    /// catch-up batch of up to `max_batch_bytes` is not copied.
+    fn frame(&self, pending: &mut Pending) -> Result<Vec<u8>, FrameError> {
         let (first, last) = match (pending.samples.first(), pending.samples.last()) {
             (Some(f), Some(l)) => (f.seq, l.seq),
             _ => (Seq(0), Seq(0)),
         };
+        if pending.samples.len() > MAX_SAMPLES || pending.gaps.len() > MAX_GAPS {
+            return Err(FrameError::OverBounds {
+                samples: pending.samples.len(),
+                gaps: pending.gaps.len(),
+            });
+        }
+        let gaps: Vec<_> = pending.gaps.iter().map(|(_, g)| g.clone()).collect();
         let batch = Batch {
             header: BatchHeader {
                 protocol_version: edgeward_proto::PROTOCOL_VERSION,
@@ -217,18 +246,15 @@ impl Shipper {
                 stream: pending.stream,
                 first_seq: first,
                 last_seq: last,
-                sent_at: now(),
+                sent_at: clock::now(),
             },
-            samples: pending.samples.clone().try_into().unwrap_or_default(),
-            gaps: pending
-                .gaps
-                .iter()
-                .map(|(_, g)| g.clone())
-                .collect::<Vec<_>>()
-                .try_into()
-                .unwrap_or_default(),
+            // Within the bounds: checked above.
+            samples: Bounded::try_from(std::mem::take(&mut pending.samples)).unwrap_or_default(),
+            gaps: Bounded::try_from(gaps).unwrap_or_default(),
         };
-        edgeward_proto::encode_batch(&batch, &EncodeOptions::default())
+        let frame = edgeward_proto::encode_batch(&batch, &EncodeOptions::default());
+        pending.samples = batch.samples.into_vec();
+        frame.map_err(FrameError::Encode)
     }
 
     async fn accepted(&mut self, pending: &Pending, reply: &edgeward_proto::Reply) -> Next {
@@ -313,11 +339,4 @@ impl Shipper {
             .get_or_insert_with(std::time::Instant::now);
         Next::After(self.backoff.next_wait())
     }
-}
-
-fn now() -> UnixMillis {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    UnixMillis(ms)
 }

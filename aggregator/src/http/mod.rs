@@ -19,7 +19,7 @@ pub mod serve;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -58,17 +58,14 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// All routes. `max_batch_bytes` is the body limit of `POST /v1/batches` (413 above it).
-pub fn router(state: AppState, max_batch_bytes: usize) -> Router {
+/// All routes. The body limit of `POST /v1/batches` is the ingest service's: its handler
+/// reads the body itself, after authentication.
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/protocol", get(protocol))
-        // The handler enforces the body limit itself, after authentication.
-        .route(
-            "/v1/batches",
-            post(batches::post).layer(DefaultBodyLimit::max(max_batch_bytes)),
-        )
+        .route("/v1/batches", post(batches::post))
         .route("/v1/nodes", get(nodes::list))
         .route("/v1/nodes/{id}", get(nodes::detail))
         .route("/v1/nodes/{id}/samples", get(nodes::samples))

@@ -20,12 +20,12 @@ pub mod auth;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use edgeward_proto::envelope::{EncodeOptions, peek_version};
 use edgeward_proto::reply::Verdict;
 use edgeward_proto::version::SUPPORTED;
-use edgeward_proto::{Bounded, DecodeError, Limits, NodeId, Reply, UnixMillis};
+use edgeward_proto::{Bounded, DecodeError, Limits, NodeId, Reply};
+use edgeward_runtime::clock;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
@@ -184,7 +184,7 @@ impl Ingest {
             }
         };
         let store = Arc::clone(&self.store);
-        let received_at = now();
+        let received_at = clock::now();
         let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, received_at)).await;
         let outcome = match outcome {
             Ok(Ok(outcome)) => outcome,
@@ -224,11 +224,4 @@ impl Ingest {
         warn!(node = %node, error = %e, "Refused a malformed batch");
         Answer::Malformed(e.to_string())
     }
-}
-
-fn now() -> UnixMillis {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    UnixMillis(ms)
 }
