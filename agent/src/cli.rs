@@ -74,7 +74,7 @@ struct Args {
     tls_token_file: Option<String>,
 }
 
-/// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
+/// `0.1.0 (protocol 2, decodes 1..=2)`: the crate version and the wire versions it speaks.
 static VERSION: LazyLock<String> = LazyLock::new(|| cli::version(env!("CARGO_PKG_VERSION")));
 
 /// Parses the process's arguments and the `EDGEWARD_AGENT_*` environment, including `RUST_LOG`.
@@ -106,6 +106,8 @@ fn inputs(args: Args, origins: &Origins) -> Inputs {
             tls_client_cert: origins.sourced("tls_client_cert", args.tls_client_cert),
             tls_client_key: origins.sourced("tls_client_key", args.tls_client_key),
             tls_token_file: origins.sourced("tls_token_file", args.tls_token_file),
+            // The probe tables are file-only.
+            probes: Default::default(),
         },
         log_filter: None,
     }
@@ -165,7 +167,7 @@ mod tests {
         let err = parse(&["edgeward-agent", "--version"]).expect_err("version is not a run");
         assert_eq!(err.kind(), ErrorKind::DisplayVersion);
         assert_eq!(err.exit_code(), 0);
-        assert!(err.to_string().contains("(protocol 1, decodes 1..=1)"));
+        assert!(err.to_string().contains("(protocol 2, decodes 1..=2)"));
     }
 
     #[test]

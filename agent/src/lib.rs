@@ -24,10 +24,17 @@ use tracing::{info, warn};
 pub use config::Config;
 
 use crate::buffer::{Outbox, OutboxConfig, OutboxError};
+use crate::probe::datastore::{DatastoreOptions, DatastoreProbe, EtcdOptions, SqliteOptions};
+use crate::probe::disk_audit::DiskAuditOptions;
+use crate::probe::eviction::SharedThresholds;
+use crate::probe::inventory::{InventoryOptions, InventoryProbe};
+use crate::probe::kubelet::{KubeletAuth, KubeletOptions, KubeletProbe};
 use crate::probe::pressure::PressureProbe;
+use crate::probe::switched::Switched;
 use crate::probe::{HostRoot, Probe};
 use crate::uplink::ship::{Identity, ShipOptions};
 use crate::uplink::{Uplink, UplinkError};
+use edgeward_proto::Section;
 
 /// Subdirectory of `data_dir` holding the outbox.
 pub const OUTBOX_DIR: &str = "outbox";
@@ -51,21 +58,110 @@ pub enum RunError {
     Task(String),
 }
 
-/// The production probes, registered in one place.
-pub fn default_probes(config: &Config) -> Vec<Box<dyn Probe>> {
+/// The production probes, registered in one place, in the order a cycle runs them: the
+/// kubelet probe resolves the eviction thresholds the pressure probe measures margins to.
+/// A probe switched off in the config leaves its section `Unavailable(Disabled)` saying so.
+pub fn default_probes(config: &Config, runtime: tokio::runtime::Handle) -> Vec<Box<dyn Probe>> {
     let root = HostRoot::new(config.host_root.clone());
-    vec![Box::new(PressureProbe::new(
-        root,
+    let thresholds = SharedThresholds::default();
+    let mut probes: Vec<Box<dyn Probe>> = Vec::new();
+    match &config.probes.kubelet {
+        Some(k) => probes.push(Box::new(KubeletProbe::new(
+            root.clone(),
+            kubelet_options(k),
+            thresholds.clone(),
+            runtime.clone(),
+        ))),
+        None => probes.push(Box::new(Switched::off("kubelet", |s, u| {
+            s.kubelet = Section::Unavailable(u)
+        }))),
+    }
+    probes.push(Box::new(PressureProbe::new(
+        root.clone(),
         vec![
             (FsRole::Node, config.node_fs.clone()),
             (FsRole::Image, config.image_fs.clone()),
         ],
-    ))]
+        thresholds,
+    )));
+    match &config.probes.datastore {
+        Some(d) => probes.push(Box::new(DatastoreProbe::new(
+            root.clone(),
+            datastore_options(d, config.probes.disk_audit.as_ref()),
+            runtime,
+        ))),
+        None => probes.push(Box::new(Switched::off("datastore", |s, u| {
+            s.datastore = Section::Unavailable(u)
+        }))),
+    }
+    match &config.probes.inventory {
+        Some(i) => probes.push(Box::new(InventoryProbe::new(
+            root,
+            InventoryOptions {
+                check_every: i.check_interval,
+                refresh_every: i.refresh_interval,
+            },
+        ))),
+        None => probes.push(Box::new(Switched::off("inventory", |s, u| {
+            s.inventory = Section::Unavailable(u)
+        }))),
+    }
+    probes
+}
+
+/// The datastore probe's options from the validated `[datastore]` and `[disk_audit]` tables.
+fn datastore_options(
+    d: &config::probes::DatastoreSettings,
+    audit: Option<&config::probes::DiskAuditSettings>,
+) -> DatastoreOptions {
+    let defaults = DatastoreOptions::default();
+    DatastoreOptions {
+        sqlite: SqliteOptions {
+            quick_check_every: d.quick_check_interval,
+            ..defaults.sqlite
+        },
+        etcd: EtcdOptions {
+            client_url: d.etcd_url.clone(),
+            metrics_url: d.etcd_metrics_url.clone(),
+            ca_file: d.etcd_ca_file.clone(),
+            cert_file: d.etcd_client_cert.as_ref().map(|(c, _)| c.clone()),
+            key_file: d.etcd_client_cert.as_ref().map(|(_, k)| k.clone()),
+            timeout: d.timeout,
+            ..defaults.etcd
+        },
+        disk_audit: audit.map(|a| DiskAuditOptions {
+            interval: a.interval,
+            max_bytes: a.max_bytes,
+            ..DiskAuditOptions::default()
+        }),
+        ..defaults
+    }
+}
+
+/// The kubelet probe's options from the validated `[kubelet]` table.
+fn kubelet_options(k: &config::probes::KubeletSettings) -> KubeletOptions {
+    let auth = match (&k.client_cert, &k.token_file) {
+        (Some((cert, key)), _) => KubeletAuth::ClientCertificate {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        (None, Some(token)) => KubeletAuth::Token(token.clone()),
+        (None, None) => KubeletAuth::Auto,
+    };
+    KubeletOptions {
+        healthz_url: k.healthz_url.clone(),
+        api_url: k.api_url.clone(),
+        auth,
+        ca_file: k.ca_file.clone(),
+        server_name: k.server_name.clone(),
+        timeout: k.timeout,
+        ..KubeletOptions::default()
+    }
 }
 
 /// Runs the agent with its production probes until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let probes = default_probes(&config);
+    let probes = default_probes(&config, tokio::runtime::Handle::current());
     run_with_probes(config, probes, shutdown).await
 }
 

@@ -51,7 +51,13 @@ pub async fn run(
             for probe in &mut probes {
                 probe.observe(&mut sample);
             }
-            (probes, outbox.append(sample))
+            let result = outbox.append(sample);
+            if let Ok(done) = &result {
+                for probe in &mut probes {
+                    probe.appended(done.seq);
+                }
+            }
+            (probes, result)
         });
         // The cycle finishes even when shutdown arrives meanwhile: its append is durable or
         // not, never half done.

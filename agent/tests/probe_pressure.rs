@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use edgeward_agent::probe::eviction::SharedThresholds;
 use edgeward_agent::probe::{HostRoot, PressureProbe, Probe, blank_sample, read_boot_id};
 use edgeward_proto::pressure::{FsRole, Load, Memory, NodePressure, Pids, PsiLine};
 use edgeward_proto::{Section, UnavailableReason, UnixMillis};
@@ -26,7 +27,11 @@ fn k3s_filesystems() -> Vec<(FsRole, PathBuf)> {
 
 /// Observes once under `root` and returns the pressure section.
 fn observe(root: &Path, filesystems: Vec<(FsRole, PathBuf)>) -> Section<NodePressure> {
-    let mut probe = PressureProbe::new(HostRoot::new(root), filesystems);
+    let mut probe = PressureProbe::new(
+        HostRoot::new(root),
+        filesystems,
+        SharedThresholds::default(),
+    );
     let mut sample = blank_sample(UnixMillis(1_763_690_000_000));
     probe.observe(&mut sample);
     sample.pressure
@@ -207,7 +212,11 @@ fn host_root_without_proc_leaves_pressure_unavailable_naming_the_path() {
 
 #[test]
 fn observing_fills_only_the_pressure_section() {
-    let mut probe = PressureProbe::new(HostRoot::new(fixture("k3s-server")), vec![]);
+    let mut probe = PressureProbe::new(
+        HostRoot::new(fixture("k3s-server")),
+        vec![],
+        SharedThresholds::default(),
+    );
     assert_eq!(probe.name(), "pressure");
     let blank = blank_sample(UnixMillis(1));
     let mut sample = blank.clone();

@@ -63,7 +63,7 @@ struct Args {
     tls_client_ca_file: Option<String>,
 }
 
-/// `0.1.0 (protocol 1, decodes 1..=1)`: the crate version and the wire versions it speaks.
+/// `0.1.0 (protocol 2, decodes 1..=2)`: the crate version and the wire versions it speaks.
 static VERSION: LazyLock<String> = LazyLock::new(|| cli::version(env!("CARGO_PKG_VERSION")));
 
 /// Parses the process's arguments and the `EDGEWARD_AGGREGATOR_*` environment, including `RUST_LOG`.
@@ -150,7 +150,7 @@ mod tests {
         let err = parse(&["edgeward-aggregator", "-V"]).expect_err("version is not a run");
         assert_eq!(err.kind(), ErrorKind::DisplayVersion);
         assert_eq!(err.exit_code(), 0);
-        assert!(err.to_string().contains("(protocol 1, decodes 1..=1)"));
+        assert!(err.to_string().contains("(protocol 2, decodes 1..=2)"));
     }
 
     #[test]

@@ -20,10 +20,11 @@
 //! - `max_raw_bytes` for the decompressed payload (exactly the declared size; a zstd stream
 //!   that would exceed it is an error, not a reallocation);
 //! - the decoded message. Its repeated fields are all [`crate::Bounded`], so a batch holds at
-//!   most 20,000 samples (752 bytes each in memory: ≤ 15 MiB) and 4,096 gap records; every
-//!   variable part is built from input bytes, the densest being an empty-path certificate
-//!   (3 bytes on the wire, 40 in memory). With the default limits the worst case is therefore
-//!   about 15 MiB + 14 × 16 MiB; an aggregator authenticates the sender before decoding.
+//!   most 20,000 samples (1,224 bytes each in memory since protocol 2: ≤ 24 MiB) and 4,096
+//!   gap records; every variable part is built from input bytes, the densest being a
+//!   troubled container with empty strings (3 bytes on the wire, 56 in memory). With the
+//!   default limits the worst case is therefore about 24 MiB + 19 × 16 MiB; an aggregator
+//!   authenticates the sender before decoding.
 
 use crate::version::{ProtocolRange, SUPPORTED};
 use std::borrow::Cow;

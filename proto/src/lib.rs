@@ -8,6 +8,7 @@
 //! - [`envelope`]: the framing (magic, version, flags, lengths, checksum, compression).
 //! - Messages: [`batch`], [`sample`] with its sections ([`pressure`], [`kubelet`],
 //!   [`datastore`], [`inventory`]), [`gap`], [`reply`]; identities in [`ident`].
+//! - [`eviction`]: the kubelet's hard-eviction thresholds, margins and node conditions.
 //! - [`synthetic`]: deterministic synthetic samples for simulated nodes, benchmarks and tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -16,6 +17,7 @@ pub mod bounded;
 pub mod codec;
 pub mod datastore;
 pub mod envelope;
+pub mod eviction;
 pub mod gap;
 pub mod ident;
 pub mod inventory;
@@ -36,6 +38,6 @@ pub use reply::{Reply, Verdict};
 pub use sample::{Sample, Section, Unavailable, UnavailableReason};
 
 /// The protocol version this build speaks when it encodes.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// The oldest protocol version this build still decodes (N-2 policy, see [`version`]).
 pub const OLDEST_SUPPORTED_VERSION: u16 = 1;

@@ -83,4 +83,7 @@ pub enum UnavailableReason {
     Unparseable,
     /// Any other probe failure; the detail says what.
     Failed,
+    /// The probe chose not to run (e.g. the disk audit on a nearly full disk); the detail
+    /// says why.
+    Skipped,
 }

@@ -4,19 +4,28 @@
 //!
 //! Same inputs, same output: no clock, no randomness from outside.
 //!
-//! The golden frames of protocol v1 (`proto/golden/v1/`) embed `SyntheticNode::new(42)`'s
-//! samples 1000–1005 and inventory. Changing the values generated here fails
-//! `proto/tests/golden.rs`: give that test a frozen copy of the old generator rather than
-//! re-blessing a released version's files.
+//! The golden frames of the current protocol (`proto/golden/v2/`) embed
+//! `SyntheticNode::new(42)`'s samples 1000–1005 and inventory. Changing the values generated
+//! here fails `proto/tests/golden.rs`: give that test a frozen copy of the old generator rather
+//! than re-blessing a released version's files (v1's frozen copy is in `proto/tests/legacy_v1`).
 
 use crate::batch::{Batch, BatchHeader};
 use crate::bounded::Bounded;
-use crate::datastore::{Datastore, DatastoreHealth, Etcd};
+use crate::datastore::{
+    Datastore, DatastoreHealth, Etcd, EtcdHealth, EtcdMember, EtcdMetrics, EtcdStatus, Snapshots,
+};
+use crate::eviction;
 use crate::ident::{BootId, ClusterId, NodeId, Seq, StreamId, UnixMillis};
-use crate::inventory::{Certificate, Clock, ConfigDigest, Distro, Inventory, NodeRole};
-use crate::kubelet::{Healthz, KubeletApi, KubeletHealth, PodPhases};
+use crate::inventory::{
+    Certificate, Clock, ClusterIdentity, ConfigDigest, Distro, Inventory, NodeRole,
+};
+use crate::kubelet::{
+    Healthz, KubeletConfig, KubeletHealth, KubeletMetrics, PodPhases, Pods, QosClasses, Resources,
+    Scheduling,
+};
 use crate::pressure::{
-    Filesystem, FsRole, Load, Memory, NodePressure, Pids, Psi, PsiLine, PsiResource,
+    DefaultsOf, Filesystem, FsRole, Load, Memory, NodePressure, Pids, Psi, PsiLine, PsiResource,
+    ThresholdSource,
 };
 use crate::sample::{Sample, Section};
 
@@ -28,6 +37,8 @@ pub struct SyntheticNode {
     pub boot_id: BootId,
     pub stream: StreamId,
     seed: u64,
+    /// Shared by the nodes of one cluster (etcd members, cluster identity).
+    cluster_seed: u64,
 }
 
 /// splitmix64: a tiny, well-distributed deterministic generator.
@@ -63,6 +74,7 @@ impl SyntheticNode {
             boot_id: BootId(boot),
             stream: StreamId(mix(seed ^ 1)),
             seed,
+            cluster_seed: mix(u64::from(index / 4) ^ 0xC1),
         }
     }
 
@@ -133,39 +145,122 @@ impl SyntheticNode {
                 fifteen: 0.7,
             },
             uptime_secs: 86_400 + seq * 15,
+            eviction: Section::NotDue { last: None },
         };
+        let thresholds = eviction::defaults(DefaultsOf::Upstream);
+        let mut pressure = pressure;
+        pressure.eviction = Section::Data(eviction::evaluate(
+            ThresholdSource::Configz,
+            &thresholds,
+            &pressure,
+        ));
+        let cpu_cores = 4u64;
         let kubelet = KubeletHealth {
-            healthz: Healthz::Ok,
-            version: Some("v1.31.4+k3s1".to_owned()),
-            api: Section::Data(KubeletApi {
-                pods: PodPhases {
+            healthz: Section::Data(Healthz::Ok),
+            metrics: Section::Data(KubeletMetrics {
+                version: Some("v1.31.4+k3s1".to_owned()),
+                pleg_last_seen_age_secs: Some(0.5 + u(11)),
+                pleg_relist_p99_secs: Some(0.02 + 0.01 * u(12)),
+                runtime_operation_errors: Some(3),
+                started_pods_errors: Some(0),
+                evictions: Bounded::new(),
+                client_cert_ttl_secs: Some(f64::INFINITY),
+                server_cert_ttl_secs: Some(f64::INFINITY),
+            }),
+            pods: Section::Data(Pods {
+                phases: PodPhases {
                     pending: 0,
                     running: 23,
                     succeeded: 2,
                     failed: 0,
                     unknown: 0,
                 },
+                qos: QosClasses {
+                    guaranteed: 2,
+                    burstable: 15,
+                    best_effort: 8,
+                },
                 container_restarts: 7 + seq / 1_000,
                 crash_looping: 0,
                 oom_killed: 0,
+                evicted: 0,
+                troubled: Bounded::new(),
+            }),
+            scheduling: Section::Data(Scheduling {
+                capacity: Resources {
+                    cpu_millis: cpu_cores * 1000,
+                    memory_bytes: total_mem,
+                },
+                allocatable: Resources {
+                    cpu_millis: cpu_cores * 1000,
+                    memory_bytes: total_mem - (100 << 20),
+                },
+                requests: Resources {
+                    cpu_millis: 2_350,
+                    memory_bytes: 3 << 30,
+                },
+                limits: Resources {
+                    cpu_millis: 6_000,
+                    memory_bytes: 9 << 30,
+                },
+                usage: Resources {
+                    cpu_millis: 300 + (u(13) * 400.0) as u64,
+                    memory_bytes: (total_mem as f64 * (0.5 + 0.1 * u(1))) as u64 & !0xFFF,
+                },
+            }),
+            configz: Section::Data(KubeletConfig {
+                eviction_hard: bounded(thresholds),
+                kube_reserved: Resources::default(),
+                system_reserved: Resources::default(),
+                max_pods: Some(110),
             }),
         };
         let db = 180u64 << 20;
+        let member = |i: u64| EtcdMember {
+            id: mix(self.cluster_seed ^ i),
+            name: format!("sim-server-{i}"),
+            peer_url: format!("https://10.0.0.{}:2380", 10 + i),
+            is_learner: false,
+        };
         let datastore = DatastoreHealth {
-            kind: Datastore::Etcd(Etcd {
-                healthy: true,
-                has_leader: true,
-                is_leader: self.seed.is_multiple_of(3),
-                leader_changes: 2,
-                proposals_failed: 0,
-                db_size_bytes: db,
-                db_in_use_bytes: (db as f64 * (0.6 + 0.05 * u(6))) as u64,
-                quota_bytes: 2 << 30,
-                wal_fsync_p99_secs: Some((0.004 + 0.004 * u(7)) as f32),
-                backend_commit_p99_secs: Some((0.010 + 0.01 * u(8)) as f32),
-                members: 3,
-                alarms: Bounded::new(),
-            }),
+            kind: Datastore::Etcd(Box::new(Etcd {
+                health: Section::Data(EtcdHealth {
+                    healthy: true,
+                    reason: String::new(),
+                }),
+                status: Section::Data(EtcdStatus {
+                    version: "3.5.16".to_owned(),
+                    member_id: mix(self.cluster_seed ^ (self.seed % 3)),
+                    leader_id: mix(self.cluster_seed),
+                    is_learner: false,
+                    raft_term: 7,
+                    raft_index: 100_000 + seq * 12,
+                    raft_applied_index: 100_000 + seq * 12,
+                    db_size_bytes: db,
+                    db_size_in_use_bytes: (db as f64 * (0.6 + 0.05 * u(6))) as u64,
+                    alarms: Bounded::new(),
+                    errors: Bounded::new(),
+                    members: bounded((0..3).map(member).collect()),
+                }),
+                metrics: Section::Data(EtcdMetrics {
+                    has_leader: true,
+                    is_leader: self.seed.is_multiple_of(3),
+                    leader_changes: 2,
+                    proposals_failed: 0,
+                    proposals_pending: 0,
+                    db_size_bytes: db,
+                    db_size_in_use_bytes: (db as f64 * (0.6 + 0.05 * u(6))) as u64,
+                    quota_bytes: 2 << 30,
+                    wal_fsync_p99_secs: Some(0.004 + 0.004 * u(7)),
+                    backend_commit_p99_secs: Some(0.010 + 0.01 * u(8)),
+                    peer_rtt_p99_secs: Some(0.001 + 0.002 * u(9)),
+                }),
+                snapshots: Section::Data(Snapshots {
+                    count: 5,
+                    newest_at: Some(UnixMillis(at.0 - at.0 % 43_200_000)),
+                    newest_bytes: db,
+                }),
+            })),
             disk_audit: Section::NotDue {
                 last: Some(Seq(seq - seq % 40)),
             },
@@ -187,13 +282,15 @@ impl SyntheticNode {
         let digest = |key: &str| {
             let mut d = [0u8; 32];
             for (i, chunk) in d.chunks_mut(8).enumerate() {
-                let h = mix((self.seed / 4)
+                let h = mix((self.cluster_seed)
                     ^ mix(key.len() as u64 ^ key.bytes().map(u64::from).sum::<u64>() ^ i as u64));
                 chunk.copy_from_slice(&h.to_le_bytes());
             }
             ConfigDigest {
                 key: key.to_owned(),
                 sha256: d,
+                value: key.strip_prefix("sysctl:").map(|_| "1".to_owned()),
+                modified_at: Some(UnixMillis(1_760_000_000_000)),
             }
         };
         let keys = [
@@ -222,6 +319,8 @@ impl SyntheticNode {
         .enumerate()
         .map(|(i, name)| Certificate {
             path: format!("/var/lib/rancher/k3s/server/tls/{name}.crt"),
+            subject_cn: format!("k3s-{name}"),
+            not_before: UnixMillis(1_760_000_000_000),
             not_after: UnixMillis(1_800_000_000_000 + i as i64 * 86_400_000),
             is_ca: name.ends_with("-ca"),
         })
@@ -235,11 +334,22 @@ impl SyntheticNode {
             containerd_version: Some("1.7.23-k3s2".to_owned()),
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             role: NodeRole::Server,
+            cluster_identity: Section::Data(ClusterIdentity {
+                sha256: {
+                    let mut d = [0u8; 32];
+                    d[..8].copy_from_slice(&mix(self.cluster_seed ^ 0xCA).to_le_bytes());
+                    d
+                },
+                source: "/var/lib/rancher/k3s/server/tls/server-ca.crt".to_owned(),
+            }),
+            distro_started_at: Some(UnixMillis(1_760_000_100_000)),
             certificates: bounded(certs),
             clock: Section::Data(Clock {
                 synchronized: true,
                 offset_us: 120,
                 max_error_us: 16_000,
+                est_error_us: 500,
+                read_at: UnixMillis(1_763_683_200_000),
             }),
             config: bounded(keys.iter().map(|k| digest(k)).collect()),
         }

@@ -1,346 +1,31 @@
-//! Golden bytes: the committed frames of each protocol version must keep decoding to the same
-//! messages, and the current version must keep encoding to exactly the same bytes. A failure
-//! here means the wire format changed: if that was intended, bump `PROTOCOL_VERSION` and
-//! follow the procedure in `proto/src/codec.rs`; never re-bless an existing version's files.
+//! Golden bytes: the committed frames of each supported protocol version must keep decoding,
+//! and each version's messages must keep encoding to exactly the same bytes. A failure here
+//! means the wire format changed: if that was intended, bump `PROTOCOL_VERSION` and follow
+//! the procedure in `proto/src/codec.rs`; never re-bless an existing version's files.
+//!
+//! - Protocol 1 (`golden/v1/`, frozen): the canonical v1 messages are rebuilt from the frozen
+//!   v1 types and generator (`legacy_v1/`). The legacy types must encode to the committed
+//!   bytes, and `decode_batch` must turn the committed frames into exactly
+//!   `Batch::from(canonical v1 batch)`, the documented v1 → v2 conversion. A v1 reply is
+//!   encoded by `encode_reply(reply, 1)`, as the aggregator answers a v1 agent.
+//! - Protocol 2 (`golden/v2/`, current): `canonical_v2/`, encoded by `encode_batch` and
+//!   `encode_reply(reply, 2)`.
 //!
 //! Bless (write) the current version's files: `EDGEWARD_BLESS=1 cargo test -p edgeward-proto --test golden`.
+//! Blessing never writes an older version's files; their checks still run.
 //!
 //! The canonical messages use every enum variant and values near each integer type's maximum,
 //! so retyping a field (u64 → u32, f32 → f64) or reordering variants changes the bytes.
 
-use edgeward_proto::batch::{Batch, BatchHeader};
-use edgeward_proto::bounded::Bounded;
-use edgeward_proto::datastore::*;
-use edgeward_proto::envelope::{Compression, EncodeOptions, Limits};
-use edgeward_proto::gap::{GapReason, GapRecord};
-use edgeward_proto::ident::*;
-use edgeward_proto::inventory::*;
-use edgeward_proto::kubelet::*;
-use edgeward_proto::pressure::*;
-use edgeward_proto::reply::{RejectReason, Reply, StreamAck, Verdict};
-use edgeward_proto::sample::*;
-use edgeward_proto::synthetic::SyntheticNode;
-use edgeward_proto::version::ProtocolRange;
+mod canonical_v2;
+mod legacy_v1;
+
+use edgeward_proto::batch::Batch;
+use edgeward_proto::codec::legacy::v1;
+use edgeward_proto::envelope::{self, Compression, EncodeOptions, Kind, Limits};
+use edgeward_proto::reply::Reply;
 use edgeward_proto::*;
 use std::path::PathBuf;
-
-fn b<T, const N: usize>(v: Vec<T>) -> Bounded<T, N> {
-    Bounded::try_from(v).unwrap()
-}
-
-fn gone(reason: UnavailableReason, detail: &str) -> Unavailable {
-    Unavailable {
-        reason,
-        detail: detail.to_owned(),
-    }
-}
-
-/// The canonical batch of protocol version 1.
-fn canonical_batch_v1() -> Batch {
-    let sim = SyntheticNode::new(42);
-    let t0 = 1_763_683_200_000i64; // 2025-11-21T00:00:00Z
-    let mut s1 = sim.sample(1_000, UnixMillis(t0));
-    // Every section state, every healthz state, every datastore kind.
-    let mut s2 = sim.sample(1_001, UnixMillis(t0 + 15_000));
-    s2.pressure = Section::Data(NodePressure {
-        memory: Section::Data(Memory {
-            total_bytes: u64::MAX,
-            available_bytes: 1 << 40,
-        }),
-        psi: Section::Unavailable(gone(UnavailableReason::NotFound, "/proc/pressure/cpu")),
-        filesystems: b(vec![Filesystem {
-            role: FsRole::Image,
-            path: "/var/snap/microk8s/common/var/lib/containerd".into(),
-            total_bytes: u64::MAX,
-            available_bytes: u64::MAX - 1,
-            inodes_total: 1 << 33,
-            inodes_free: 1 << 32,
-        }]),
-        pids: Section::Unavailable(gone(
-            UnavailableReason::PermissionDenied,
-            "/proc/sys/kernel/pid_max",
-        )),
-        load: Load {
-            one: f32::MAX,
-            five: 0.25,
-            fifteen: -0.0,
-        },
-        uptime_secs: u64::MAX,
-    });
-    s2.kubelet = Section::Data(KubeletHealth {
-        healthz: Healthz::Unhealthy {
-            status: u16::MAX,
-            body: "[-]syncloop failed".into(),
-        },
-        version: None,
-        api: Section::Unavailable(gone(
-            UnavailableReason::Unauthorized,
-            "403 from :10250, API server unreachable",
-        )),
-    });
-    s2.datastore = Section::Data(DatastoreHealth {
-        kind: Datastore::KineSqlite(Sqlite {
-            current_revision: i64::MAX,
-            compacted_revision: i64::MIN,
-            db_bytes: 1 << 35,
-            wal_bytes: 1 << 34,
-            page_count: u64::MAX,
-            freelist_count: 3,
-            quick_check: Section::Data(false),
-        }),
-        disk_audit: Section::Data(DiskAudit {
-            writes: u32::MAX,
-            bytes_per_write: 2_300,
-            p50_us: 900,
-            p99_us: 25_000,
-            max_us: 40_000,
-        }),
-    });
-    s2.inventory = Section::Data(sim.inventory());
-    let mut s3 = sim.sample(1_003, UnixMillis(t0 + 45_000));
-    s3.pressure = Section::NotDue { last: None };
-    s3.kubelet = Section::Unavailable(gone(
-        UnavailableReason::Unreachable,
-        "127.0.0.1:10248 refused",
-    ));
-    s3.datastore = Section::Data(DatastoreHealth {
-        kind: Datastore::Dqlite(Dqlite {
-            ha: true,
-            members: b(vec![
-                DqliteMember {
-                    address: "10.0.0.1:19001".into(),
-                    id: u64::MAX,
-                    role: DqliteRole::Voter,
-                },
-                DqliteMember {
-                    address: "10.0.0.2:19001".into(),
-                    id: 2,
-                    role: DqliteRole::Standby,
-                },
-                DqliteMember {
-                    address: "10.0.0.3:19001".into(),
-                    id: 3,
-                    role: DqliteRole::Spare,
-                },
-            ]),
-        }),
-        disk_audit: Section::Unavailable(gone(
-            UnavailableReason::Failed,
-            "disk 97% full, audit skipped",
-        )),
-    });
-    s3.inventory = Section::Data(Inventory {
-        distro: Distro::MicroK8s,
-        distro_version: None,
-        kubelet_version: None,
-        kernel: "5.15.0-1049-raspi".into(),
-        os: "Ubuntu 22.04.4 LTS".into(),
-        containerd_version: None,
-        agent_version: "0.1.0".into(),
-        role: NodeRole::Unknown,
-        certificates: Bounded::new(),
-        clock: Section::Data(Clock {
-            synchronized: false,
-            offset_us: i64::MIN,
-            max_error_us: i64::MAX,
-        }),
-        config: Bounded::new(),
-    });
-    let mut s4 = sim.sample(1_004, UnixMillis(i64::MIN));
-    s4.datastore = Section::Data(DatastoreHealth {
-        kind: Datastore::None,
-        disk_audit: Section::NotDue { last: None },
-    });
-    s4.inventory = Section::Unavailable(gone(UnavailableReason::Timeout, "k3s --version took 5s"));
-    // Values above u32::MAX in every u64 field, so narrowing a field changes the bytes.
-    let big = u64::from(u32::MAX) + 1;
-    let line = PsiLine {
-        avg10: 1.5,
-        avg60: 2.5,
-        avg300: 3.5,
-        total_us: u64::MAX,
-    };
-    s4.pressure = Section::Data(NodePressure {
-        memory: Section::Data(Memory {
-            total_bytes: big,
-            available_bytes: big + 1,
-        }),
-        psi: Section::Data(Psi {
-            cpu: PsiResource {
-                some: line,
-                full: None,
-            },
-            memory: PsiResource {
-                some: line,
-                full: Some(line),
-            },
-            io: PsiResource {
-                some: line,
-                full: Some(line),
-            },
-        }),
-        filesystems: Bounded::new(),
-        pids: Section::Data(Pids {
-            in_use: big,
-            limit: u64::MAX,
-        }),
-        load: Load {
-            one: 0.0,
-            five: 1e-9,
-            fifteen: 1e9,
-        },
-        uptime_secs: big,
-    });
-    s4.kubelet = Section::Data(KubeletHealth {
-        healthz: Healthz::Ok,
-        version: Some("v1.31.4+k3s1".into()),
-        api: Section::Data(KubeletApi {
-            pods: PodPhases {
-                pending: u32::MAX,
-                running: 1,
-                succeeded: 2,
-                failed: 3,
-                unknown: 4,
-            },
-            container_restarts: big,
-            crash_looping: u32::MAX,
-            oom_killed: u32::MAX,
-        }),
-    });
-    let mut s5 = sim.sample(1_005, UnixMillis(t0 + 75_000));
-    s5.datastore = Section::Data(DatastoreHealth {
-        kind: Datastore::External,
-        disk_audit: Section::NotDue { last: None },
-    });
-    s5.kubelet = Section::Unavailable(gone(
-        UnavailableReason::Unparseable,
-        "/pods: expected value at line 1",
-    ));
-    s5.pressure = Section::Unavailable(gone(UnavailableReason::Disabled, ""));
-    s5.inventory = Section::Unavailable(gone(UnavailableReason::NotApplicable, ""));
-    if let Section::Data(DatastoreHealth {
-        kind: Datastore::Etcd(e),
-        ..
-    }) = &mut s1.datastore
-    {
-        e.alarms = b(vec!["NOSPACE".into()]);
-        e.leader_changes = u64::MAX;
-        e.proposals_failed = u64::MAX;
-        e.quota_bytes = u64::MAX;
-        e.members = u32::MAX;
-        e.wal_fsync_p99_secs = None;
-    }
-    Batch {
-        header: BatchHeader {
-            protocol_version: 1,
-            node: NodeId::new("shop-0042.eu-west").unwrap(),
-            cluster: Some(
-                ClusterId::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
-                    .unwrap(),
-            ),
-            agent_version: "0.1.0".into(),
-            boot_id: BootId(*b"\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10"),
-            stream: StreamId(u64::MAX - 7),
-            first_seq: Seq(1_000),
-            last_seq: Seq(1_005),
-            sent_at: UnixMillis(t0 + 90_000),
-        },
-        samples: b(vec![s1, s2, s3, s4, s5]),
-        gaps: b(vec![
-            GapRecord {
-                stream: StreamId(u64::MAX - 7),
-                first_seq: Seq(1_002),
-                last_seq: Seq(1_002),
-                first_at: Some(UnixMillis(t0 + 30_000)),
-                last_at: Some(UnixMillis(t0 + 30_000)),
-                count: 1,
-                reason: GapReason::RejectedByAggregator,
-            },
-            GapRecord {
-                stream: StreamId(17),
-                first_seq: Seq(1),
-                last_seq: Seq(u64::MAX),
-                first_at: None,
-                last_at: None,
-                count: u64::MAX,
-                reason: GapReason::Corruption,
-            },
-            GapRecord {
-                stream: StreamId(u64::MAX - 7),
-                first_seq: Seq(1),
-                last_seq: Seq(999),
-                first_at: Some(UnixMillis(t0 - 86_400_000)),
-                last_at: Some(UnixMillis(t0 - 15_000)),
-                count: 999,
-                reason: GapReason::SizeBound,
-            },
-        ]),
-    }
-}
-
-/// The canonical replies of protocol version 1: one per verdict.
-fn canonical_replies_v1() -> Vec<Reply> {
-    let range = ProtocolRange {
-        oldest: 1,
-        newest: u16::MAX,
-    };
-    let ack = |s, q| StreamAck {
-        stream: StreamId(s),
-        acked_through: Seq(q),
-    };
-    vec![
-        Reply {
-            verdict: Verdict::Accepted,
-            acks: b(vec![ack(u64::MAX - 7, 1_005), ack(17, u64::MAX)]),
-            retry_after_ms: None,
-            protocol: range,
-        },
-        Reply {
-            verdict: Verdict::RetryLater {
-                detail: "store busy".into(),
-            },
-            acks: Bounded::new(),
-            retry_after_ms: Some(u32::MAX),
-            protocol: range,
-        },
-        Reply {
-            verdict: Verdict::Rejected {
-                reason: RejectReason::Malformed,
-                detail: "invalid batch".into(),
-            },
-            acks: Bounded::new(),
-            retry_after_ms: None,
-            protocol: range,
-        },
-        Reply {
-            verdict: Verdict::Rejected {
-                reason: RejectReason::TooLarge,
-                detail: String::new(),
-            },
-            acks: Bounded::new(),
-            retry_after_ms: None,
-            protocol: range,
-        },
-        Reply {
-            verdict: Verdict::Rejected {
-                reason: RejectReason::Unauthenticated,
-                detail: String::new(),
-            },
-            acks: Bounded::new(),
-            retry_after_ms: None,
-            protocol: range,
-        },
-        Reply {
-            verdict: Verdict::Rejected {
-                reason: RejectReason::IdentityMismatch,
-                detail: String::new(),
-            },
-            acks: Bounded::new(),
-            retry_after_ms: None,
-            protocol: range,
-        },
-    ]
-}
 
 fn golden_path(version: u16, name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -353,19 +38,21 @@ fn bless() -> bool {
     std::env::var_os("EDGEWARD_BLESS").is_some()
 }
 
-/// Compares `bytes` with the committed file, or writes it when blessing the current version.
-fn check_or_bless(version: u16, name: &str, bytes: &[u8]) {
+fn read(version: u16, name: &str) -> Vec<u8> {
     let path = golden_path(version, name);
-    if bless() {
-        assert_eq!(
-            version, PROTOCOL_VERSION,
-            "only the current version's golden files may be blessed"
-        );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Compares `bytes` with the committed file; when blessing, writes it instead, but only for
+/// the current version.
+fn check_or_bless(version: u16, name: &str, bytes: &[u8]) {
+    if bless() && version == PROTOCOL_VERSION {
+        let path = golden_path(version, name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, bytes).unwrap();
         return;
     }
-    let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let committed = read(version, name);
     if committed != bytes {
         let at = committed
             .iter()
@@ -386,49 +73,160 @@ const ZSTD: EncodeOptions = EncodeOptions {
     compress_from: 0,
 };
 
+/// A v1 frame as a v1 agent built it: postcard of the v1 types in a version-1 envelope.
+fn v1_frame<T: serde::Serialize>(kind: Kind, msg: &T, opts: &EncodeOptions) -> Vec<u8> {
+    let raw = codec::payload_bytes(msg).unwrap();
+    envelope::seal(v1::VERSION, kind, &raw, opts).unwrap()
+}
+
 #[test]
-fn v1_batch_encodes_to_the_committed_bytes() {
-    let frame = encode_batch(&canonical_batch_v1(), &EncodeOptions::UNCOMPRESSED).unwrap();
+fn v1_legacy_batch_encodes_to_the_committed_bytes() {
+    let frame = v1_frame(
+        Kind::Batch,
+        &legacy_v1::canonical::batch(),
+        &EncodeOptions::UNCOMPRESSED,
+    );
     check_or_bless(1, "batch.bin", &frame);
 }
 
 #[test]
-fn v1_replies_encode_to_the_committed_bytes() {
-    for (i, reply) in canonical_replies_v1().iter().enumerate() {
-        let frame = encode_reply(reply, 1, &EncodeOptions::UNCOMPRESSED).unwrap();
-        check_or_bless(1, &format!("reply-{i}.bin"), &frame);
+fn v1_committed_batches_decode_to_the_converted_canonical_batch() {
+    let expected = Batch::from(legacy_v1::canonical::batch());
+    assert_eq!(expected.header.protocol_version, 1);
+    for name in ["batch.bin", "batch.zst.bin"] {
+        let decoded = decode_batch(&read(1, name), &Limits::default()).unwrap();
+        assert_eq!(decoded, expected, "{name}");
     }
 }
 
 #[test]
-fn v1_committed_frames_decode_to_the_canonical_messages() {
+fn v1_replies_encode_to_the_committed_bytes() {
+    for (i, reply) in legacy_v1::canonical::replies().iter().enumerate() {
+        let name = format!("reply-{i}.bin");
+        let legacy = v1_frame(Kind::Reply, reply, &EncodeOptions::UNCOMPRESSED);
+        check_or_bless(1, &name, &legacy);
+        let current = Reply::from(reply.clone());
+        let answered = encode_reply(&current, 1, &EncodeOptions::UNCOMPRESSED).unwrap();
+        check_or_bless(1, &name, &answered);
+        assert_eq!(
+            decode_reply(&read(1, &name), &Limits::default()),
+            Ok(current)
+        );
+    }
+}
+
+#[test]
+fn v2_batch_encodes_to_the_committed_bytes() {
+    let batch = canonical_v2::batch();
+    assert_eq!(batch.validate(), Ok(()));
+    let frame = encode_batch(&batch, &EncodeOptions::UNCOMPRESSED).unwrap();
+    check_or_bless(2, "batch.bin", &frame);
     if bless() {
-        let frame = encode_batch(&canonical_batch_v1(), &ZSTD).unwrap();
-        std::fs::write(golden_path(1, "batch.zst.bin"), frame).unwrap();
+        let frame = encode_batch(&batch, &ZSTD).unwrap();
+        check_or_bless(2, "batch.zst.bin", &frame);
+    }
+}
+
+#[test]
+fn v2_replies_encode_to_the_committed_bytes() {
+    for (i, reply) in canonical_v2::replies().iter().enumerate() {
+        let frame = encode_reply(reply, 2, &EncodeOptions::UNCOMPRESSED).unwrap();
+        check_or_bless(2, &format!("reply-{i}.bin"), &frame);
+    }
+}
+
+#[test]
+fn v2_committed_frames_decode_to_the_canonical_messages() {
+    if bless() {
         return;
     }
     let limits = Limits::default();
     for name in ["batch.bin", "batch.zst.bin"] {
-        let frame = std::fs::read(golden_path(1, name)).unwrap();
+        let frame = read(2, name);
         assert_eq!(
             decode_batch(&frame, &limits).unwrap(),
-            canonical_batch_v1(),
+            canonical_v2::batch(),
             "{name}"
         );
     }
-    for (i, reply) in canonical_replies_v1().iter().enumerate() {
-        let frame = std::fs::read(golden_path(1, &format!("reply-{i}.bin"))).unwrap();
+    for (i, reply) in canonical_v2::replies().iter().enumerate() {
+        let frame = read(2, &format!("reply-{i}.bin"));
         assert_eq!(&decode_reply(&frame, &limits).unwrap(), reply);
     }
 }
 
 #[test]
-fn the_compressed_golden_frame_is_actually_compressed() {
-    if bless() {
-        return;
+fn the_compressed_golden_frames_are_actually_compressed() {
+    for version in [1, 2] {
+        if bless() && version == PROTOCOL_VERSION {
+            continue;
+        }
+        let frame = read(version, "batch.zst.bin");
+        let plain = read(version, "batch.bin");
+        assert_eq!(frame[7] & 1, 1, "v{version} zstd flag");
+        assert!(frame.len() < plain.len(), "v{version}");
     }
-    let frame = std::fs::read(golden_path(1, "batch.zst.bin")).unwrap();
-    let plain = std::fs::read(golden_path(1, "batch.bin")).unwrap();
-    assert_eq!(frame[7] & 1, 1, "zstd flag");
-    assert!(frame.len() < plain.len());
+}
+
+#[test]
+fn every_supported_version_has_golden_files() {
+    for version in version::SUPPORTED.oldest..=version::SUPPORTED.newest {
+        if bless() && version == PROTOCOL_VERSION {
+            continue;
+        }
+        for name in ["batch.bin", "batch.zst.bin", "reply-0.bin"] {
+            assert!(
+                golden_path(version, name).is_file(),
+                "v{version}/{name} is missing"
+            );
+        }
+    }
+}
+
+/// What the conversion promises, checked on the canonical batch: nothing a v1 agent reported
+/// disappears without a trace, and nothing it did not report is invented.
+#[test]
+fn v1_canonical_batch_converts_as_documented() {
+    let converted = Batch::from(legacy_v1::canonical::batch());
+    let s1 = &converted.samples[0];
+    let kubelet = s1.kubelet.data().unwrap();
+    assert_eq!(kubelet.healthz, Section::Data(kubelet::Healthz::Ok));
+    for (name, detail) in [
+        ("metrics", unavailable_detail(&kubelet.metrics)),
+        ("pods", unavailable_detail(&kubelet.pods)),
+        ("scheduling", unavailable_detail(&kubelet.scheduling)),
+        ("configz", unavailable_detail(&kubelet.configz)),
+    ] {
+        assert!(
+            detail.starts_with("sent by a protocol-1 agent"),
+            "{name}: {detail}"
+        );
+    }
+    assert!(unavailable_detail(&kubelet.metrics).contains("v1.31.4+k3s1"));
+    assert!(unavailable_detail(&kubelet.pods).contains("running: 23"));
+    let pressure = s1.pressure.data().unwrap();
+    assert!(unavailable_detail(&pressure.eviction).starts_with("sent by a protocol-1 agent"));
+    // s3: the MicroK8s inventory has no certificates, so it converts; its clock cannot.
+    let inventory = converted.samples[2].inventory.data().unwrap();
+    assert_eq!(inventory.distro, inventory::Distro::MicroK8s);
+    assert!(unavailable_detail(&inventory.clock).contains("max_error_us: 9223372036854775807"));
+    assert_eq!(inventory.distro_started_at, None);
+    // s2: the synthetic K3s inventory has certificates: not reported, summarised.
+    let detail = unavailable_detail(&converted.samples[1].inventory);
+    assert!(detail.contains("6 certificates"), "{detail}");
+    // An unavailable v1 section keeps its reason and detail.
+    assert_eq!(
+        converted.samples[2].kubelet,
+        Section::unavailable(UnavailableReason::Unreachable, "127.0.0.1:10248 refused")
+    );
+}
+
+fn unavailable_detail<T>(s: &Section<T>) -> &str {
+    match s {
+        Section::Unavailable(u) => {
+            assert_eq!(u.reason, UnavailableReason::Disabled, "{}", u.detail);
+            &u.detail
+        }
+        _ => panic!("expected an unavailable section"),
+    }
 }

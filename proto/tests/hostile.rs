@@ -1,8 +1,10 @@
 //! Hostile bytes: decoding never panics, never allocates past the limits, and says what was
-//! wrong with a typed error.
+//! wrong with a typed error; in every supported protocol version, and a frame of one version
+//! is never read with another version's schema.
 
 mod arb;
 
+use edgeward_proto::codec::legacy::v1;
 use edgeward_proto::envelope::{
     self, DecodeError, EncodeOptions, HEADER_LEN, Kind, Limits, Malformed, SizeOf,
 };
@@ -42,6 +44,15 @@ proptest! {
     fn arbitrary_payloads_behind_a_valid_envelope_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..512)) {
         let frame = envelope::seal(PROTOCOL_VERSION, Kind::Batch, &payload, &EncodeOptions::UNCOMPRESSED).unwrap();
         let _ = decode_batch(&frame, &limits());
+    }
+
+    #[test]
+    fn arbitrary_payloads_behind_a_v1_envelope_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+        for kind in [Kind::Batch, Kind::Reply] {
+            let frame = envelope::seal(v1::VERSION, kind, &payload, &EncodeOptions::UNCOMPRESSED).unwrap();
+            let _ = decode_batch(&frame, &limits());
+            let _ = decode_reply(&frame, &limits());
+        }
     }
 
     #[test]
@@ -319,4 +330,97 @@ fn identities_are_validated_on_decode() {
         decode_batch(&frame, &limits()),
         Err(DecodeError::Malformed(Malformed::Payload(_)))
     ));
+}
+
+/// A frame as a v1 agent builds it, around `raw`.
+fn v1_frame(raw: &[u8]) -> Vec<u8> {
+    envelope::seal(v1::VERSION, Kind::Batch, raw, &EncodeOptions::UNCOMPRESSED).unwrap()
+}
+
+/// A one-sample v1 batch whose pressure section is unavailable with reason `Failed`, the last
+/// reason v1 had, and a detail that marks where the reason byte is.
+fn v1_batch_payload() -> (Vec<u8>, usize) {
+    let batch = SyntheticNode::new(1).batch(1, 1, UnixMillis(0));
+    let mut legacy = v1::Batch {
+        header: BatchHeader {
+            protocol_version: v1::VERSION,
+            ..batch.header
+        },
+        samples: Bounded::new(),
+        gaps: Bounded::new(),
+    };
+    let unavailable = |reason| {
+        v1::Section::Unavailable(v1::Unavailable {
+            reason,
+            detail: "MARK".into(),
+        })
+    };
+    legacy
+        .samples
+        .push(v1::Sample {
+            seq: Seq(1),
+            at: UnixMillis(0),
+            pressure: unavailable(v1::UnavailableReason::Failed),
+            kubelet: v1::Section::NotDue { last: None },
+            datastore: v1::Section::NotDue { last: None },
+            inventory: v1::Section::NotDue { last: None },
+        })
+        .unwrap();
+    let raw = postcard::to_allocvec(&legacy).unwrap();
+    // Section::Unavailable (1), reason Failed (8), detail length 4, "MARK".
+    let at = raw
+        .windows(7)
+        .position(|w| w == [1, 8, 4, b'M', b'A', b'R', b'K'])
+        .unwrap()
+        + 1;
+    (raw, at)
+}
+
+#[test]
+fn a_v1_frame_cannot_carry_a_reason_v1_did_not_have() {
+    let (mut raw, at) = v1_batch_payload();
+    assert!(decode_batch(&v1_frame(&raw), &limits()).is_ok());
+    raw[at] = 9; // `Skipped`, added in protocol 2.
+    assert!(matches!(
+        decode_batch(&v1_frame(&raw), &limits()),
+        Err(DecodeError::Malformed(Malformed::Payload(_)))
+    ));
+}
+
+#[test]
+fn a_current_payload_in_a_v1_envelope_is_malformed() {
+    let batch = SyntheticNode::new(1).batch(1, 3, UnixMillis(0));
+    let frame = v1_frame(&codec_payload(&batch));
+    assert!(matches!(
+        decode_batch(&frame, &limits()),
+        Err(DecodeError::Malformed(_))
+    ));
+}
+
+#[test]
+fn a_v1_message_version_that_contradicts_the_envelope_is_malformed() {
+    // A v1 payload in a current envelope is read with the current schema, and refused.
+    let (mut raw, _) = v1_batch_payload();
+    let frame = envelope::seal(
+        PROTOCOL_VERSION,
+        Kind::Batch,
+        &raw,
+        &EncodeOptions::UNCOMPRESSED,
+    )
+    .unwrap();
+    assert!(matches!(
+        decode_batch(&frame, &limits()),
+        Err(DecodeError::Malformed(_))
+    ));
+    // A v1 payload whose header claims version 2.
+    assert_eq!(raw[0], 1, "the version varint opens the payload");
+    raw[0] = 2;
+    assert_eq!(
+        decode_batch(&v1_frame(&raw), &limits()),
+        Err(Malformed::VersionMismatch {
+            envelope: 1,
+            message: 2
+        }
+        .into())
+    );
 }

@@ -10,7 +10,7 @@ use clap::{ArgMatches, Command, CommandFactory, FromArgMatches};
 use crate::inputs::Inputs;
 use crate::origin::{Origin, Sourced};
 
-/// `0.1.0 (protocol 1, decodes 1..=1)`: `crate_version` and the wire versions it speaks.
+/// `0.1.0 (protocol 2, decodes 1..=2)`: `crate_version` and the wire versions it speaks.
 pub fn version(crate_version: &str) -> String {
     format!(
         "{crate_version} (protocol {}, decodes {}..={})",

@@ -136,4 +136,16 @@ pub enum Problem {
         /// The path as given.
         path: PathBuf,
     },
+    /// A URL with a scheme other than `http` or `https`.
+    #[error("{value:?} must be an http:// or https:// URL")]
+    NotHttp {
+        /// The value as given.
+        value: String,
+    },
+    /// Not `true` or `false`.
+    #[error("{value:?} is not true or false")]
+    NotBoolean {
+        /// The value as given.
+        value: String,
+    },
 }

@@ -9,6 +9,7 @@ use edgeward_runtime::{ConfigFile, ConfigFileError};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::probes::ProbeLayer;
 use super::{Layer, Sourced};
 
 /// The file as written. Defaults live in [`super::Config`], not here.
@@ -43,6 +44,58 @@ struct RawFile {
     log_format: Option<Spanned<String>>,
     /// Default: no TLS settings.
     tls: Option<RawTls>,
+    /// Probe tables; keys and defaults in [`super::probes`].
+    kubelet: Option<RawKubelet>,
+    datastore: Option<RawDatastore>,
+    disk_audit: Option<RawDiskAudit>,
+    inventory: Option<RawInventory>,
+}
+
+/// `[kubelet]`. Defaults in [`super::probes`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKubelet {
+    enabled: Option<Spanned<bool>>,
+    healthz_url: Option<Spanned<String>>,
+    api_url: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
+    client_cert: Option<Spanned<String>>,
+    client_key: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    server_name: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+/// `[datastore]`. Defaults in [`super::probes`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatastore {
+    enabled: Option<Spanned<bool>>,
+    etcd_url: Option<Spanned<String>>,
+    etcd_metrics_url: Option<Spanned<String>>,
+    etcd_ca_file: Option<Spanned<String>>,
+    etcd_client_cert: Option<Spanned<String>>,
+    etcd_client_key: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    quick_check_interval: Option<Spanned<String>>,
+}
+
+/// `[disk_audit]`. Defaults in [`super::probes`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiskAudit {
+    enabled: Option<Spanned<bool>>,
+    interval: Option<Spanned<String>>,
+    max_bytes: Option<Spanned<i64>>,
+}
+
+/// `[inventory]`. Defaults in [`super::probes`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInventory {
+    enabled: Option<Spanned<bool>>,
+    check_interval: Option<Spanned<String>>,
+    refresh_interval: Option<Spanned<String>>,
 }
 
 /// The `[tls]` table as written.
@@ -69,6 +122,51 @@ pub fn read(path: &Sourced<PathBuf>) -> Result<Layer, ConfigFileError> {
 pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
     let raw: RawFile = file.parse()?;
     let tls = raw.tls.unwrap_or_default();
+    let mut probes = ProbeLayer::new();
+    let mut put = |key: &'static str, value: Option<Sourced<String>>| {
+        if let Some(v) = value {
+            probes.insert(key, v);
+        }
+    };
+    let k = raw.kubelet.unwrap_or_default();
+    put("kubelet.enabled", file.sourced(k.enabled));
+    put("kubelet.healthz_url", file.sourced(k.healthz_url));
+    put("kubelet.api_url", file.sourced(k.api_url));
+    put("kubelet.ca_file", file.sourced(k.ca_file));
+    put("kubelet.client_cert", file.sourced(k.client_cert));
+    put("kubelet.client_key", file.sourced(k.client_key));
+    put("kubelet.token_file", file.sourced(k.token_file));
+    put("kubelet.server_name", file.sourced(k.server_name));
+    put("kubelet.timeout", file.sourced(k.timeout));
+    let d = raw.datastore.unwrap_or_default();
+    put("datastore.enabled", file.sourced(d.enabled));
+    put("datastore.etcd_url", file.sourced(d.etcd_url));
+    put(
+        "datastore.etcd_metrics_url",
+        file.sourced(d.etcd_metrics_url),
+    );
+    put("datastore.etcd_ca_file", file.sourced(d.etcd_ca_file));
+    put(
+        "datastore.etcd_client_cert",
+        file.sourced(d.etcd_client_cert),
+    );
+    put("datastore.etcd_client_key", file.sourced(d.etcd_client_key));
+    put("datastore.timeout", file.sourced(d.timeout));
+    put(
+        "datastore.quick_check_interval",
+        file.sourced(d.quick_check_interval),
+    );
+    let a = raw.disk_audit.unwrap_or_default();
+    put("disk_audit.enabled", file.sourced(a.enabled));
+    put("disk_audit.interval", file.sourced(a.interval));
+    put("disk_audit.max_bytes", file.sourced(a.max_bytes));
+    let i = raw.inventory.unwrap_or_default();
+    put("inventory.enabled", file.sourced(i.enabled));
+    put("inventory.check_interval", file.sourced(i.check_interval));
+    put(
+        "inventory.refresh_interval",
+        file.sourced(i.refresh_interval),
+    );
     Ok(Layer {
         node_name: file.sourced(raw.node_name),
         cluster_name: file.sourced(raw.cluster_name),
@@ -87,6 +185,7 @@ pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
         tls_client_cert: file.sourced(tls.client_cert),
         tls_client_key: file.sourced(tls.client_key),
         tls_token_file: file.sourced(tls.token_file),
+        probes,
     })
 }
 
@@ -140,6 +239,25 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn probe_tables_become_dotted_keys_with_their_lines() {
+        let layer = parse_text("[kubelet]\nenabled = false\n\n[disk_audit]\nmax_bytes = 65536\n")
+            .expect("valid");
+        let at = |line| Origin::File {
+            path: PathBuf::from("agent.toml"),
+            line,
+        };
+        assert_eq!(
+            layer.probes.get("kubelet.enabled"),
+            Some(&Sourced::new("false", at(2)))
+        );
+        assert_eq!(
+            layer.probes.get("disk_audit.max_bytes"),
+            Some(&Sourced::new("65536", at(5)))
+        );
+        assert!(parse_text("[inventory]\nrefresh = \"1h\"\n").is_err());
     }
 
     #[test]

@@ -27,6 +27,9 @@
 //! | `tls.token_file` | `--tls-token-file` | `EDGEWARD_AGENT_TLS_TOKEN_FILE` | none |
 //! | — | — | `RUST_LOG` | `info` |
 //!
+//! The probes' tables (`[kubelet]`, `[datastore]`, `[disk_audit]`, `[inventory]`) are
+//! file-only; their keys and defaults are in [`probes`].
+//!
 //! Relative paths are taken relative to the agent's working directory, except `node_fs` and
 //! `image_fs`, which must be absolute paths on the host (resolved under `host_root`). Byte
 //! sizes are integers in the file and decimal text in flags and variables.
@@ -34,6 +37,7 @@
 mod error;
 mod file;
 mod node_name;
+pub mod probes;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -51,6 +55,7 @@ use url::Url;
 pub use edgeward_runtime::{Origin, Sourced};
 pub use error::{ConfigError, Invalid, Problem};
 pub use node_name::HOSTNAME_FILE;
+pub use probes::Probes;
 pub use rules::MIN_INTERVAL;
 pub use tls::{ClientAuth, Tls};
 
@@ -131,6 +136,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Which log events to emit, from `RUST_LOG`. Default: `info`.
     pub log_filter: Targets,
+    /// The probes' settings, from the file's `[kubelet]`, `[datastore]`, `[disk_audit]` and
+    /// `[inventory]` tables ([`probes`] lists keys and defaults). Default: all probes on.
+    pub probes: Probes,
 }
 
 /// One source of raw settings, not yet validated. Every field is unset by default; the
@@ -171,6 +179,8 @@ pub struct Layer {
     pub tls_client_key: Option<Sourced<String>>,
     /// `tls.token_file`; default: none.
     pub tls_token_file: Option<Sourced<String>>,
+    /// The probe tables, by dotted key (file only); defaults in [`probes`].
+    pub probes: probes::ProbeLayer,
 }
 
 impl Layer {
@@ -194,6 +204,11 @@ impl Layer {
             tls_client_cert: self.tls_client_cert.or(lower.tls_client_cert),
             tls_client_key: self.tls_client_key.or(lower.tls_client_key),
             tls_token_file: self.tls_token_file.or(lower.tls_token_file),
+            probes: {
+                let mut merged = lower.probes;
+                merged.extend(self.probes);
+                merged
+            },
         }
     }
 }
@@ -264,6 +279,7 @@ pub fn resolve(
     let image_fs = rules::absolute_path("image_fs", &or_default(&raw.image_fs, DEFAULT_IMAGE_FS))?;
     let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
     let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
+    let probes = probes::resolve(&raw.probes)?;
 
     Ok(Config {
         node_name,
@@ -281,5 +297,6 @@ pub fn resolve(
         tls,
         log_format,
         log_filter,
+        probes,
     })
 }

@@ -17,11 +17,23 @@
 //!
 //! Probes:
 //! - [`pressure`]: memory, PSI, filesystems, PIDs, load, uptime (DOMAIN.md §2).
+//! - [`kubelet`]: `:10248/healthz` and the `:10250` API, and the effective eviction
+//!   thresholds (DOMAIN.md §1–2).
+//! - [`datastore`]: the datastore's kind and health: kine/SQLite, etcd, dqlite (DOMAIN.md §3).
+//! - [`disk_audit`]: the fdatasync latency audit the datastore probe owns (DOMAIN.md §3).
+//! - [`inventory`]: versions, certificates, clock, configuration digests (DOMAIN.md §4–5).
 
+pub mod datastore;
+pub mod disk_audit;
 mod error;
+pub mod eviction;
 mod host;
+pub mod inventory;
+pub mod kubelet;
 pub mod pressure;
 mod procfs;
+pub mod prometheus;
+pub mod switched;
 
 use edgeward_proto::{BootId, Sample, Section, Seq, UnavailableReason, UnixMillis};
 
@@ -41,6 +53,11 @@ pub trait Probe: Send + 'static {
     /// allowed: the sampler calls it on a blocking thread. Never panics; failures become
     /// `Section::Unavailable` with a typed reason and a detail naming the path or error.
     fn observe(&mut self, sample: &mut Sample);
+
+    /// The sample of this cycle is durable in the outbox under `seq`. A rate-limited probe
+    /// that put data into it remembers `seq`, so later cycles report `NotDue { last: Some(seq) }`;
+    /// a probe that never hears this (the append failed) must ship its data again.
+    fn appended(&mut self, _seq: Seq) {}
 }
 
 /// The kernel's boot id, which changes on every reboot; the sampler puts it in batch headers.

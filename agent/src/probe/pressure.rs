@@ -43,7 +43,10 @@ use edgeward_proto::pressure::{Filesystem, FsRole, NodePressure, Pids, Psi};
 use edgeward_proto::{Bounded, Sample, Section, UnavailableReason};
 use tracing::{debug, info, warn};
 
+use edgeward_proto::eviction;
+
 use super::error::{ParseError, ProbeError};
+use super::eviction::SharedThresholds;
 use super::host::HostRoot;
 use super::{Probe, procfs};
 
@@ -68,6 +71,7 @@ pub const MAX_FILESYSTEMS: usize = Bounded::<Filesystem, 16>::MAX;
 pub struct PressureProbe {
     root: HostRoot,
     filesystems: Vec<Configured>,
+    thresholds: SharedThresholds,
 }
 
 #[derive(Debug)]
@@ -83,7 +87,12 @@ impl PressureProbe {
     /// A probe reading under `root` and measuring `filesystems`, host paths such as
     /// `(FsRole::Node, "/var/lib/kubelet")`. Relative paths count from the host's `/`. Only the
     /// first [`MAX_FILESYSTEMS`] are kept (logged at WARN).
-    pub fn new(root: HostRoot, filesystems: Vec<(FsRole, PathBuf)>) -> Self {
+    /// The eviction margins use what the kubelet probe put into `thresholds` this cycle.
+    pub fn new(
+        root: HostRoot,
+        filesystems: Vec<(FsRole, PathBuf)>,
+        thresholds: SharedThresholds,
+    ) -> Self {
         if filesystems.len() > MAX_FILESYSTEMS {
             warn!(
                 configured = filesystems.len(),
@@ -100,7 +109,11 @@ impl PressureProbe {
                 problem: None,
             })
             .collect();
-        Self { root, filesystems }
+        Self {
+            root,
+            filesystems,
+            thresholds,
+        }
     }
 
     /// One observation of the whole section.
@@ -120,14 +133,23 @@ impl PressureProbe {
                 e.to_section()
             }
         };
-        Section::Data(NodePressure {
+        let mut pressure = NodePressure {
             memory,
             psi: self.psi(),
             filesystems: self.filesystems(),
             pids: self.pids(loadavg.tasks),
             load: loadavg.load,
             uptime_secs,
-        })
+            eviction: Section::unavailable(
+                UnavailableReason::Disabled,
+                "no kubelet probe resolves the eviction thresholds",
+            ),
+        };
+        if let Some(t) = self.thresholds.get() {
+            pressure.eviction =
+                Section::Data(eviction::evaluate(t.source, &t.thresholds, &pressure));
+        }
+        Section::Data(pressure)
     }
 
     fn psi(&self) -> Section<Psi> {
@@ -291,7 +313,7 @@ mod tests {
     }
 
     fn observe(dir: &Path, filesystems: Vec<(FsRole, PathBuf)>) -> Section<NodePressure> {
-        PressureProbe::new(HostRoot::new(dir), filesystems).read()
+        PressureProbe::new(HostRoot::new(dir), filesystems, SharedThresholds::default()).read()
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `GET /healthz` | `200 ok`: the process is serving |
 //! | `GET /readyz` | `200 ready`: the store is open and answers; `503` with the reason otherwise |
-//! | `GET /v1/protocol` | `200` JSON `{"protocol_version":1,"oldest_supported":1}` |
+//! | `GET /v1/protocol` | `200` JSON `{"protocol_version":2,"oldest_supported":1}` |
 //! | `POST /v1/batches` | ingest, see [`batches`] |
 //! | `GET /v1/nodes` | `200` JSON list of node summaries |
 //! | `GET /v1/nodes/{id}` | `200` JSON node detail (registry, latest sample, history, gaps, holes); `404` |
