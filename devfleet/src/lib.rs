@@ -6,6 +6,7 @@
 //! uplink, real TLS) whose only probe is [`SyntheticProbe`], which fills samples from
 //! [`edgeward_proto::synthetic::SyntheticNode`].
 
+pub mod fixture_node;
 pub mod fleet;
 pub mod pki;
 
