@@ -94,12 +94,18 @@ pub struct FixtureNode {
 }
 
 impl FixtureNode {
-    /// Builds the tree and the database, starts the kubelet where `kubelet` says, and writes
-    /// `agent.toml`. Takes a second or two (the database).
+    /// Builds the tree and the database in the system's temporary directory, starts the
+    /// kubelet where `kubelet` says, and writes `agent.toml`. Takes a second or two.
     pub fn start(kubelet: KubeletHost) -> Result<FixtureNode, FixtureError> {
+        Self::start_in(&std::env::temp_dir(), kubelet)
+    }
+
+    /// [`FixtureNode::start`] in a new directory inside `parent`. The disk audit runs on
+    /// that filesystem, and skips it when less than max(10 %, 1 GiB) would stay available.
+    pub fn start_in(parent: &Path, kubelet: KubeletHost) -> Result<FixtureNode, FixtureError> {
         let dir = tempfile::Builder::new()
             .prefix("edgeward-fixture-node-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(FixtureError::TempDir)?;
         let host_root = dir.path().join("host");
         copy_tree(&recorded_tree(), &host_root)?;

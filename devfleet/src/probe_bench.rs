@@ -34,10 +34,16 @@
 //!
 //! **RSS**: the real release agent binary on the fixture's config, sampling every second and
 //! shipping to an in-process aggregator over mTLS; VmRSS and VmHWM once the aggregator stored
-//! `--rss-cycles` samples. **Wire**: the first sample and a steady one, each as a 1-sample
-//! batch, and the increment per steady sample inside a 100-sample batch; raw postcard payload
-//! and the zstd frame (`EncodeOptions::default()`). The fixture's `/proc` is a static capture,
-//! so consecutive samples differ less than on a live host and compress better.
+//! `--rss-cycles` samples. **Wire**: the first sample (everything due) and a steady one, each
+//! as a 1-sample batch, and the increment per steady sample inside a 100-sample batch; raw
+//! postcard payload and the zstd frame (`EncodeOptions::default()`). The fixture's `/proc` is
+//! a static capture, so consecutive samples differ less than on a live host and compress
+//! better.
+//!
+//! **The disk audit** writes on the filesystem of the fixture's directory (`--fixture-dir`,
+//! default the system temp dir) and is `Skipped` when that filesystem would keep less than
+//! max(10 %, 1 GiB) available; the first cycle then prints why. On tmpfs (`/dev/shm`) it runs,
+//! but `fdatasync` costs nothing there.
 //!
 //! Run: `cargo build --release -p edgeward-agent && cargo run --release -p edgeward-devfleet
 //! --bin edgeward-probe-bench` (`--release`: the cycle runs in this binary, and release is the
@@ -82,6 +88,10 @@ struct Args {
     /// The agent binary for RSS [default: edgeward-agent next to this binary]
     #[arg(long, value_name = "PATH")]
     agent: Option<PathBuf>,
+    /// Where the fixture node's directory goes; the disk audit measures that filesystem
+    /// [default: the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    fixture_dir: Option<PathBuf>,
     /// The exporter binary (Debian package prometheus-node-exporter)
     #[arg(long, value_name = "PATH", default_value = "prometheus-node-exporter")]
     exporter: PathBuf,
@@ -269,14 +279,17 @@ impl Drop for Exporter {
 
 /// The state of each section of a sample (Data, Unavailable, NotDue), for the printout.
 fn states(s: &Sample) -> String {
-    fn c<T>(s: &Section<T>) -> &'static str {
+    fn c<T>(s: &Section<T>) -> String {
         match s {
-            Section::Data(_) => "Data",
-            Section::Unavailable(_) => "Unavailable",
-            Section::NotDue { .. } => "NotDue",
+            Section::Data(_) => "Data".to_owned(),
+            Section::Unavailable(u) => format!("Unavailable({:?})", u.reason),
+            Section::NotDue { .. } => "NotDue".to_owned(),
         }
     }
-    let audit = s.datastore.data().map_or("-", |d| c(&d.disk_audit));
+    let audit = s
+        .datastore
+        .data()
+        .map_or("-".to_owned(), |d| c(&d.disk_audit));
     format!(
         "kubelet {}, pressure {}, datastore {} (disk audit {audit}), inventory {}",
         c(&s.kubelet),
@@ -305,7 +318,9 @@ fn main() -> anyhow::Result<()> {
     let mut exporter = Exporter::start(&args.exporter)?;
     let mut kubelet = Command::new(std::env::current_exe()?);
     kubelet.arg("serve-kubelet");
-    let node = FixtureNode::start(KubeletHost::Child(kubelet)).context("fixture node")?;
+    let parent = args.fixture_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let node =
+        FixtureNode::start_in(&parent, KubeletHost::Child(kubelet)).context("fixture node")?;
     let mut cycles = Cycles::new(&node)?;
 
     let (first, first_probes, first_sample) = cycles.run()?;
@@ -345,7 +360,7 @@ fn main() -> anyhow::Result<()> {
 
     let steady_states = steady.last().map(states).unwrap_or_default();
     report::header(args.cycles, args.warmup, &node, cfg!(debug_assertions));
-    report::first_cycle(first, &first_probes, &states(&first_sample));
+    report::first_cycle(first, &first_probes, &first_sample);
     report::comparison(&report::Comparison {
         agent: &agent,
         exporter: &scrapes,

@@ -5,6 +5,10 @@
 //! `edgeward_proto::Sample`, carry every section with data in the first sample, and the
 //! rate-limited sections (inventory, disk audit) are `NotDue` afterwards, naming that sample.
 //!
+//! The fixture lives where the disk audit has room to run (see [`roomy_dir`]): the audit
+//! rightly skips a filesystem it could push towards the kubelet's DiskPressure threshold, and
+//! a shared build machine's disk is often that full.
+//!
 //! The agent is started here rather than with `Edge::start`: that one passes its own
 //! `--host-root` and `--interval`, and the agent refuses a flag given twice. Everything else
 //! (aggregator, PKI, process handling) is the pipeline harness.
@@ -12,6 +16,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use edgeward_devfleet::fixture_node::{FixtureNode, KubeletHost, NODE_NAME};
 use edgeward_proto::datastore::Datastore;
@@ -44,9 +49,39 @@ fn stored_samples(central: &Central) -> Vec<Sample> {
         .collect()
 }
 
+/// The first of the system temp dir and `/dev/shm` on which the disk audit runs: after its
+/// burst (at most 1 MB) more than max(10 % of the filesystem, 1 GiB) stays available (the
+/// agent's default floors), with 256 MiB to spare for whatever else writes meanwhile, and
+/// more than 5 % of the inodes are free. Fails the test when neither has room: the audit
+/// would be `Skipped`, and this test is about data.
+fn roomy_dir() -> PathBuf {
+    let candidates = [std::env::temp_dir(), PathBuf::from("/dev/shm")];
+    let mut seen = Vec::new();
+    for dir in &candidates {
+        let Ok(st) = rustix::fs::statvfs(dir) else {
+            continue;
+        };
+        let unit = u128::from(st.f_frsize.max(1));
+        let (total, available) = (
+            u128::from(st.f_blocks) * unit,
+            u128::from(st.f_bavail) * unit,
+        );
+        let floor = (total / 10).max(1 << 30) + (1 << 20) + (256 << 20);
+        let inodes = st.f_files == 0 || st.f_ffree * 20 > st.f_files;
+        if available > floor && inodes {
+            return dir.clone();
+        }
+        seen.push(format!(
+            "{}: {available} of {total} bytes available",
+            dir.display()
+        ));
+    }
+    panic!("no filesystem with room for the disk audit (it keeps max(10 %, 1 GiB) free): {seen:?}");
+}
+
 #[test]
 fn k3s_server_fixture_node_ships_every_section_with_data_then_rate_limited_ones_not_due() {
-    let node = FixtureNode::start(KubeletHost::InProcess).expect("fixture node");
+    let node = FixtureNode::start_in(&roomy_dir(), KubeletHost::InProcess).expect("fixture node");
     let kine = node.kine();
     assert!(kine.rows > 2_000, "a few thousand rows: {kine:?}");
     let pki = Pki::new();

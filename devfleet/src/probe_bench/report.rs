@@ -11,7 +11,7 @@ use edgeward_devfleet::fleet::aggregator_config;
 use edgeward_devfleet::pki::{DevCa, Validity, write_tokens};
 use edgeward_proto::bounded::Bounded;
 use edgeward_proto::envelope::{EncodeOptions, read_header};
-use edgeward_proto::{Batch, BatchHeader, NodeId, Sample, Seq, StreamId, UnixMillis};
+use edgeward_proto::{Batch, BatchHeader, NodeId, Sample, Section, Seq, StreamId, UnixMillis};
 
 use super::{Cost, cpu_ns};
 
@@ -44,17 +44,23 @@ pub fn header(cycles: usize, warmup: usize, node: &FixtureNode, debug: bool) {
     }
 }
 
-pub fn first_cycle(cost: Cost, per_probe: &[(&'static str, Duration)], states: &str) {
+pub fn first_cycle(cost: Cost, per_probe: &[(&'static str, Duration)], sample: &Sample) {
     let probes: Vec<String> = per_probe
         .iter()
         .map(|(n, t)| format!("{n} {}", ms(*t)))
         .collect();
     println!(
-        "first cycle (everything due): wall {}, CPU {} | {} | {states}",
+        "first cycle (everything due): wall {}, CPU {} | {} | {}",
         ms(cost.wall),
         ms(cost.cpu),
-        probes.join(", ")
+        probes.join(", "),
+        super::states(sample)
     );
+    if let Some(d) = sample.datastore.data()
+        && let Section::Unavailable(u) = &d.disk_audit
+    {
+        println!("  disk audit not run: {:?}: {}", u.reason, u.detail);
+    }
 }
 
 /// What [`comparison`] prints.
@@ -162,11 +168,9 @@ pub fn wire(node: &FixtureNode, first: &Sample, steady: &[Sample]) -> anyhow::Re
         .collect();
     let (h_raw, h_framed) = batch_bytes(hundred, boot)?;
     println!("wire bytes (raw postcard payload / zstd frame as shipped):");
+    println!("  first sample (everything due), 1-sample batch: {first_raw} B / {first_framed} B");
     println!(
-        "  first sample (inventory + disk audit due), 1-sample batch: {first_raw} B / {first_framed} B"
-    );
-    println!(
-        "  steady sample (inventory, disk audit not due), 1-sample batch: {one_raw} B / {one_framed} B \
+        "  steady sample (as in the cycles above), 1-sample batch: {one_raw} B / {one_framed} B \
          (upper bound per sample: nothing shared with other samples)"
     );
     println!(
