@@ -41,7 +41,17 @@ fn a_store_of_another_layout_version_is_refused_and_kept() {
         db.insert(b"Nkeep-me\0", b"data").unwrap();
         db.flush().unwrap();
     }
-    let err = SledStore::open(dir.path(), options(10)).unwrap_err();
+    // sled's background flusher can hold the directory lock for a moment after the last
+    // handle is dropped; wait for it rather than racing it (an `Open` error is the lock).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let err = loop {
+        match SledStore::open(dir.path(), options(10)) {
+            Err(StoreError::Open { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap_err(),
+        }
+    };
     assert!(
         matches!(
             err,
@@ -68,6 +78,16 @@ fn a_sled_directory_without_a_layout_version_is_refused_as_foreign() {
         db.insert(b"other", b"application").unwrap();
         db.flush().unwrap();
     }
-    let err = SledStore::open(dir.path(), options(10)).unwrap_err();
+    // sled's background flusher can hold the directory lock for a moment after the last
+    // handle is dropped; wait for it rather than racing it (an `Open` error is the lock).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let err = loop {
+        match SledStore::open(dir.path(), options(10)) {
+            Err(StoreError::Open { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap_err(),
+        }
+    };
     assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
 }
