@@ -164,8 +164,8 @@ impl SyntheticNode {
                 runtime_operation_errors: Some(3),
                 started_pods_errors: Some(0),
                 evictions: Bounded::new(),
-                client_cert_ttl_secs: Some(f64::INFINITY),
-                server_cert_ttl_secs: Some(f64::INFINITY),
+                client_cert_ttl_secs: Some(200.0 * 86_400.0),
+                server_cert_ttl_secs: Some(300.0 * 86_400.0),
             }),
             pods: Section::Data(Pods {
                 phases: PodPhases {

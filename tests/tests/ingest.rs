@@ -246,7 +246,7 @@ fn batch_above_max_batch_bytes_is_refused_with_413_and_one_below_is_stored() {
     assert_refused(post(&agg, &client, Some(&bearer), &body), 413, &[]);
     assert_not_stored(&agg, TOKEN_NODE);
 
-    let small = batch(TOKEN_NODE, 1, 100);
+    let small = batch(TOKEN_NODE, 1, 60);
     let body = encode_batch(&small, &EncodeOptions::UNCOMPRESSED).expect("encode");
     assert!(
         (32 << 10..65536).contains(&body.len()),
@@ -254,7 +254,7 @@ fn batch_above_max_batch_bytes_is_refused_with_413_and_one_below_is_stored() {
         body.len()
     );
     assert_accepted(post(&agg, &client, Some(&bearer), &body), &small);
-    assert_eq!(stored_samples(&agg, TOKEN_NODE), Some(100));
+    assert_eq!(stored_samples(&agg, TOKEN_NODE), Some(60));
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn compressed_batch_whose_payload_exceeds_max_batch_bytes_is_refused_with_413() 
     // 413 makes the agent send fewer samples; 400 would make it quarantine them.
     assert_refused(post(&agg, &client, Some(&bearer), &body), 413, &[]);
     assert_not_stored(&agg, TOKEN_NODE);
-    let half = batch(TOKEN_NODE, 1, 100);
+    let half = batch(TOKEN_NODE, 1, 60);
     assert_accepted(post(&agg, &client, Some(&bearer), &frame(&half)), &half);
 }
 
