@@ -61,6 +61,42 @@ struct Args {
         env = "EDGEWARD_AGGREGATOR_TLS_CLIENT_CA_FILE"
     )]
     tls_client_ca_file: Option<String>,
+    /// Fleet policy file (TOML, kept in Git), reloaded on change and SIGHUP
+    /// [default: none, built-in defaults]
+    #[arg(long, value_name = "PATH", env = "EDGEWARD_AGGREGATOR_POLICY_FILE")]
+    policy_file: Option<String>,
+    /// Time between fleet evaluations, e.g. 15s; 1s..=10m [default: 15s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "EDGEWARD_AGGREGATOR_EVALUATE_EVERY"
+    )]
+    evaluate_every: Option<String>,
+    /// Alertmanager base URLs, comma-separated (all members of an HA cluster)
+    /// [default: none, no alert push]
+    #[arg(
+        long,
+        value_name = "URLS",
+        env = "EDGEWARD_AGGREGATOR_ALERTMANAGER_URLS"
+    )]
+    alertmanager_urls: Option<String>,
+    /// How often active alerts are re-sent; 1s..=10m [default: 60s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "EDGEWARD_AGGREGATOR_ALERTMANAGER_RESEND_EVERY"
+    )]
+    alertmanager_resend_every: Option<String>,
+    /// Lowest finding severity pushed as an alert: info, warning or critical [default: warning]
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        env = "EDGEWARD_AGGREGATOR_ALERTMANAGER_MIN_SEVERITY"
+    )]
+    alertmanager_min_severity: Option<String>,
+    /// The aggregator's URL as operators reach it, for alert links [default: none]
+    #[arg(long, value_name = "URL", env = "EDGEWARD_AGGREGATOR_EXTERNAL_URL")]
+    external_url: Option<String>,
 }
 
 /// `0.1.0 (protocol 2, decodes 1..=2)`: the crate version and the wire versions it speaks.
@@ -87,6 +123,14 @@ fn inputs(args: Args, origins: &Origins) -> Inputs {
             tls_cert_file: origins.sourced("tls_cert_file", args.tls_cert_file),
             tls_key_file: origins.sourced("tls_key_file", args.tls_key_file),
             tls_client_ca_file: origins.sourced("tls_client_ca_file", args.tls_client_ca_file),
+            policy_file: origins.sourced("policy_file", args.policy_file),
+            evaluate_every: origins.sourced("evaluate_every", args.evaluate_every),
+            alertmanager_urls: origins.sourced("alertmanager_urls", args.alertmanager_urls),
+            alertmanager_resend_every: origins
+                .sourced("alertmanager_resend_every", args.alertmanager_resend_every),
+            alertmanager_min_severity: origins
+                .sourced("alertmanager_min_severity", args.alertmanager_min_severity),
+            external_url: origins.sourced("external_url", args.external_url),
         },
         log_filter: None,
     }

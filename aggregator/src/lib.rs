@@ -5,10 +5,15 @@
 //! [`config::load`] (exit 64 on error) → logging → [`run`] until SIGTERM or SIGINT.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alerting;
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod monitor;
+pub mod policy;
+mod services;
 pub mod store;
 
 use std::future::Future;
@@ -79,6 +84,7 @@ pub struct Bound {
     tls: Option<TlsAcceptor>,
     state: AppState,
     local_addr: SocketAddr,
+    services: services::Services,
 }
 
 impl std::fmt::Debug for Bound {
@@ -101,12 +107,23 @@ impl Bound {
         Arc::clone(&self.state.store)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// The live analysis.
+    pub fn monitor(&self) -> Arc<monitor::Monitor> {
+        Arc::clone(&self.state.monitor)
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests. The analysis,
+    /// policy reloader and alert push run beside the HTTP server and stop with it.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), RunError> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let tasks = self.services.spawn(&self.state, stop_rx);
         let router = http::router(self.state);
-        http::serve::serve(self.listener, self.tls, router, shutdown)
-            .await
-            .map_err(RunError::Serve)?;
+        let served = http::serve::serve(self.listener, self.tls, router, shutdown).await;
+        let _ = stop_tx.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        served.map_err(RunError::Serve)?;
         info!("Aggregator stopped");
         Ok(())
     }
@@ -151,14 +168,26 @@ pub async fn bind(config: &Config) -> Result<Bound, RunError> {
         warn!("No [tls] configured: serving plain HTTP; put a TLS-terminating proxy in front");
     }
     let max_batch_bytes = usize::try_from(config.max_batch_bytes).unwrap_or(usize::MAX);
-    let ingest = Arc::new(Ingest::new(Arc::clone(&store), tokens, max_batch_bytes));
+    let (policy_tx, policy_rx) = tokio::sync::watch::channel(Arc::new(config.policy.clone()));
+    let monitor = monitor::Monitor::new(policy_rx);
+    let ingest = Arc::new(
+        Ingest::new(Arc::clone(&store), tokens, max_batch_bytes)
+            .with_observer(Arc::clone(&monitor) as Arc<dyn ingest::BatchObserver>),
+    );
+    let services = services::Services::new(config, policy_tx);
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(addr = %local_addr, scheme, data_dir = %config.data_dir.display(), "Listening");
     Ok(Bound {
         listener,
         tls,
-        state: AppState { ingest, store },
+        state: AppState {
+            ingest,
+            store,
+            monitor,
+            extra_metrics: services.extra_metrics(),
+        },
         local_addr,
+        services,
     })
 }
 

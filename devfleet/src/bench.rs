@@ -86,7 +86,14 @@ async fn aggregator(
     fx: &Fixture,
     data: &Path,
 ) -> anyhow::Result<(String, Arc<dyn Store>, tokio::sync::oneshot::Sender<()>)> {
-    let config = aggregator_config("127.0.0.1:0", data, &fx.server, &fx.ca, &fx.tokens.table)?;
+    let config = aggregator_config(
+        "127.0.0.1:0",
+        data,
+        &fx.server,
+        &fx.ca,
+        &fx.tokens.table,
+        None,
+    )?;
     let bound = edgeward_aggregator::bind(&config).await?;
     let url = format!("https://127.0.0.1:{}/", bound.local_addr().port());
     let store = bound.store();

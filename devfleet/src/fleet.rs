@@ -85,6 +85,7 @@ pub fn aggregator_config(
     server: &CertFiles,
     client_ca: &Path,
     tokens_file: &Path,
+    policy_file: Option<&Path>,
 ) -> Result<edgeward_aggregator::Config, edgeward_aggregator::config::ConfigError> {
     let path = |p: &Path| src(p.display().to_string());
     edgeward_aggregator::config::resolve(
@@ -95,11 +96,27 @@ pub fn aggregator_config(
             tls_key_file: path(&server.key),
             tls_client_ca_file: path(client_ca),
             tokens_file: path(tokens_file),
+            policy_file: policy_file.and_then(path),
+            evaluate_every: src("5s"),
             ..Default::default()
         }],
         None,
     )
 }
+
+/// The policy the development fleet starts with (written once to `<dir>/policy.toml`): every
+/// cluster should move to the next K3s minor, the first simulated cluster is the canary.
+pub const DEV_POLICY: &str = r#"# edgeward fleet policy for the development fleet (see deploy/policy.example.toml).
+[defaults]
+target = "v1.32.0+k3s1"
+max_unavailable = 1
+stuck_after = "6h"
+
+[[groups]]
+name = "canary"
+canary = true
+clusters = ["sim-cluster-0000"]
+"#;
 
 /// Runs the fleet until `shutdown` resolves.
 pub async fn run(
@@ -121,16 +138,23 @@ pub async fn run(
     .unwrap_or_else(|_| "this-host".to_owned());
     let creds = credentials(&dir, options.simulated, &host_node)?;
 
+    let policy_file = dir.join("policy.toml");
+    if !policy_file.exists() {
+        std::fs::write(&policy_file, DEV_POLICY)
+            .with_context(|| format!("writing {}", policy_file.display()))?;
+    }
     let aggregator_config = aggregator_config(
         &options.listen.to_string(),
         &dir.join("aggregator"),
         &creds.server,
         &creds.ca,
         &creds.tokens.table,
+        Some(&policy_file),
     )?;
     let bound = edgeward_aggregator::bind(&aggregator_config).await?;
     let addr = bound.local_addr();
     let store = bound.store();
+    let monitor = bound.monitor();
     let url = format!("https://127.0.0.1:{}/", addr.port());
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -205,9 +229,25 @@ pub async fn run(
         "               curl --cacert {} {url}v1/nodes/{host_node}",
         creds.ca.display()
     );
+    for path in [
+        "v1/findings",
+        "v1/clusters",
+        "v1/upgrade-plan",
+        "v1/upgrade-plan?format=suc",
+        "metrics",
+    ] {
+        println!(
+            "               curl --cacert {} '{url}{path}'",
+            creds.ca.display()
+        );
+    }
+    println!(
+        "  policy       {} (edit it: reloaded within 5 s)",
+        policy_file.display()
+    );
     println!("  stop with    Ctrl-C");
 
-    let report = report_loop(store, Duration::from_secs(15));
+    let report = report_loop(store, monitor, Duration::from_secs(15));
     tokio::select! {
         () = shutdown => {}
         () = report => {}
@@ -225,7 +265,11 @@ pub async fn run(
 }
 
 /// Prints the fleet as the aggregator sees it, every `every`.
-async fn report_loop(store: Arc<dyn Store>, every: Duration) {
+async fn report_loop(
+    store: Arc<dyn Store>,
+    monitor: Arc<edgeward_aggregator::monitor::Monitor>,
+    every: Duration,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
@@ -234,18 +278,37 @@ async fn report_loop(store: Arc<dyn Store>, every: Duration) {
         let Ok(Ok(nodes)) = tokio::task::spawn_blocking(move || store.nodes()).await else {
             continue;
         };
+        let analysis = monitor.evaluated().then(|| monitor.latest());
+        let health = |id: &edgeward_proto::NodeId| {
+            analysis
+                .as_ref()
+                .and_then(|a| a.nodes.iter().find(|n| &n.id == id))
+                .map_or("not evaluated", |n| n.health.as_str())
+        };
         println!(
-            "{:<28} {:<18} {:>8} {:>6}",
+            "{:<28} {:<18} {:>8} {:>6}  health",
             "node", "cluster", "samples", "gaps"
         );
         for n in nodes {
             println!(
-                "{:<28} {:<18} {:>8} {:>6}",
+                "{:<28} {:<18} {:>8} {:>6}  {}",
                 n.id.as_str(),
                 n.cluster.as_ref().map_or("-", |c| c.as_str()),
                 n.samples,
-                n.gap_records
+                n.gap_records,
+                health(&n.id)
             );
+        }
+        if let Some(a) = &analysis {
+            let counts = a.counts();
+            let mut by_severity = std::collections::BTreeMap::new();
+            for ((_, sev), n) in &counts {
+                *by_severity.entry(sev.as_str()).or_insert(0) += n;
+            }
+            println!("findings: {by_severity:?}; worst first:");
+            for f in a.findings.iter().take(5) {
+                println!("  {:<8} {}  {}", f.severity.as_str(), f.id, f.summary);
+            }
         }
     }
 }

@@ -17,6 +17,7 @@
 //! through [`exit`]; library code only emits events.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod config_file;

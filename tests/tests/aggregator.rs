@@ -41,6 +41,21 @@ fn aggregator_rejects_unknown_config_key_naming_it() {
 }
 
 #[test]
+fn aggregator_rejects_an_invalid_policy_file_naming_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "[defaults]\ntarget = \"v1.31.4+k3s1\"\n\n[[windows]]\nname = \"nights\"\nstart = \"25:00\"\nend = \"05:00\"\ntime_zone = \"Europe/Berlin\"\n",
+    )
+    .expect("write");
+    let mut command = aggregator();
+    command.arg("--policy-file").arg(&path);
+    let finished = run_to_exit(command);
+    assert_config_error(&finished, AGGREGATOR, &["policy.toml:6:"]);
+}
+
+#[test]
 fn aggregator_rejects_bad_listen_address() {
     let mut command = aggregator();
     command.env("EDGEWARD_AGGREGATOR_LISTEN", "localhost:7443");

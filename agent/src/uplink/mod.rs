@@ -10,7 +10,6 @@
 //! batch aside (`Permanent`), must split it (`TooLarge`), or must keep it and retry (every
 //! other case). Nothing here deletes data.
 
-pub mod backoff;
 pub mod ship;
 
 use std::path::{Path, PathBuf};

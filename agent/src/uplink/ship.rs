@@ -26,9 +26,9 @@ use edgeward_runtime::clock;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
-use super::backoff::Backoff;
 use super::{Delivery, Uplink};
 use crate::buffer::{Outbox, Pending};
+use edgeward_runtime::backoff::Backoff;
 
 /// Smallest batch byte budget after repeated 413s.
 const MIN_BATCH_BYTES: usize = 1024;

@@ -16,6 +16,9 @@ pub enum ConfigError {
     /// A setting has a value that fails its rule.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The fleet policy file is unreadable or invalid (the error names its line).
+    #[error(transparent)]
+    Policy(crate::policy::PolicyError),
     /// One setting of a group was given without a setting it needs.
     #[error("`{key}` (from {origin}) is set but `{missing}` is not; set both or neither")]
     Incomplete {
@@ -38,6 +41,26 @@ pub enum Problem {
     /// that must exist, or a whole number out of range.
     #[error(transparent)]
     Shared(#[from] rules::Problem),
+    /// Not a duration such as `15s` or `2m`, or out of range.
+    #[error("{value:?} is not a duration within {range} (such as \"15s\" or \"2m\")")]
+    Duration {
+        /// The value as given.
+        value: String,
+        /// The allowed range, as text.
+        range: String,
+    },
+    /// Not an `http://` or `https://` URL.
+    #[error("{value:?} is not an http:// or https:// URL")]
+    Url {
+        /// The value as given.
+        value: String,
+    },
+    /// Not `info`, `warning` or `critical`.
+    #[error("{value:?} is not a severity: info, warning or critical")]
+    Severity {
+        /// The value as given.
+        value: String,
+    },
     /// Not an `IP:port` pair.
     #[error("{value:?} is not an IP address and port such as \"0.0.0.0:7443\" or \"[::]:7443\"")]
     SocketAddr {

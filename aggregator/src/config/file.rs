@@ -29,6 +29,26 @@ struct RawFile {
     log_format: Option<Spanned<String>>,
     /// Default: no TLS settings (plain HTTP).
     tls: Option<RawTls>,
+    /// Default: none.
+    policy_file: Option<Spanned<String>>,
+    /// Default: `"15s"`.
+    evaluate_every: Option<Spanned<String>>,
+    /// Default: none.
+    external_url: Option<Spanned<String>>,
+    /// Default: no alert push.
+    alertmanager: Option<RawAlertmanager>,
+}
+
+/// The `[alertmanager]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertmanager {
+    /// Default: none.
+    urls: Option<Spanned<Vec<String>>>,
+    /// Default: `"60s"`.
+    resend_every: Option<Spanned<String>>,
+    /// Default: `"warning"`.
+    min_severity: Option<Spanned<String>>,
 }
 
 /// The `[tls]` table as written.
@@ -54,7 +74,18 @@ pub fn read(path: &Sourced<PathBuf>) -> Result<Layer, ConfigFileError> {
 pub fn parse(file: &ConfigFile) -> Result<Layer, ConfigFileError> {
     let raw: RawFile = file.parse()?;
     let tls = raw.tls.unwrap_or_default();
+    let am = raw.alertmanager.unwrap_or_default();
+    let urls = am.urls.map(|u| {
+        let span = u.span();
+        Spanned::new(span, u.into_inner().join(","))
+    });
     Ok(Layer {
+        policy_file: file.sourced(raw.policy_file),
+        evaluate_every: file.sourced(raw.evaluate_every),
+        external_url: file.sourced(raw.external_url),
+        alertmanager_urls: file.sourced(urls),
+        alertmanager_resend_every: file.sourced(am.resend_every),
+        alertmanager_min_severity: file.sourced(am.min_severity),
         listen: file.sourced(raw.listen),
         data_dir: file.sourced(raw.data_dir),
         max_batch_bytes: file.sourced(raw.max_batch_bytes),

@@ -17,11 +17,18 @@
 //! | `tls.cert_file` | `--tls-cert-file` | `EDGEWARD_AGGREGATOR_TLS_CERT_FILE` | none (plain HTTP) |
 //! | `tls.key_file` | `--tls-key-file` | `EDGEWARD_AGGREGATOR_TLS_KEY_FILE` | none (plain HTTP) |
 //! | `tls.client_ca_file` | `--tls-client-ca-file` | `EDGEWARD_AGGREGATOR_TLS_CLIENT_CA_FILE` | none |
+//! | `policy_file` | `--policy-file` | `EDGEWARD_AGGREGATOR_POLICY_FILE` | none (built-in defaults) |
+//! | `evaluate_every` | `--evaluate-every` | `EDGEWARD_AGGREGATOR_EVALUATE_EVERY` | `15s` |
+//! | `external_url` | `--external-url` | `EDGEWARD_AGGREGATOR_EXTERNAL_URL` | none |
+//! | `alertmanager.urls` | `--alertmanager-urls` (comma-separated) | `EDGEWARD_AGGREGATOR_ALERTMANAGER_URLS` | none (no alert push) |
+//! | `alertmanager.resend_every` | `--alertmanager-resend-every` | `EDGEWARD_AGGREGATOR_ALERTMANAGER_RESEND_EVERY` | `60s` |
+//! | `alertmanager.min_severity` | `--alertmanager-min-severity` | `EDGEWARD_AGGREGATOR_ALERTMANAGER_MIN_SEVERITY` | `warning` |
 //! | — | — | `RUST_LOG` | `info` |
 //!
 //! Numbers are integers in the file and decimal text in flags and variables. Relative paths are
 //! taken relative to the aggregator's working directory.
 
+mod analysis;
 mod error;
 mod file;
 mod rules;
@@ -32,10 +39,12 @@ mod tls;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use edgeward_runtime::logging::LogFormat;
 use tracing_subscriber::filter::Targets;
 
+pub use analysis::AlertmanagerConfig;
 pub use edgeward_runtime::{Origin, Sourced};
 pub use error::{ConfigError, Invalid, Problem};
 pub use tls::ServerTls;
@@ -54,6 +63,11 @@ pub const DEFAULT_HISTORY_PER_NODE: u64 = 5760;
 pub const HISTORY_PER_NODE_RANGE: RangeInclusive<u64> = 1..=10_000_000;
 
 const MIB: u64 = 1024 * 1024;
+/// Default of [`Config::evaluate_every`].
+pub const DEFAULT_EVALUATE_EVERY: Duration = Duration::from_secs(15);
+/// Allowed [`Config::evaluate_every`].
+pub const EVALUATE_EVERY_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(600);
 
 /// The validated aggregator configuration.
 #[derive(Debug, Clone)]
@@ -78,6 +92,18 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Which log events to emit, from `RUST_LOG`. Default: `info`.
     pub log_filter: Targets,
+    /// The fleet policy file; checked to exist here, parsed at start-up (a bad policy is a
+    /// config error then) and reloaded on change or SIGHUP. Default: none (built-in defaults).
+    pub policy_file: Option<PathBuf>,
+    /// The policy `policy_file` held at start-up (validated here: a bad policy file is a bad
+    /// config, exit 64), or the built-in defaults without a file.
+    pub policy: crate::policy::Policy,
+    /// Time between fleet evaluations, within [`EVALUATE_EVERY_RANGE`]. Default: 15 s.
+    pub evaluate_every: Duration,
+    /// Alert push. Default: none (no Alertmanager).
+    pub alertmanager: Option<analysis::AlertmanagerConfig>,
+    /// The aggregator's URL as operators reach it, for alert links. Default: none.
+    pub external_url: Option<String>,
 }
 
 /// One source of raw settings, not yet validated. Every field is unset by default; the
@@ -102,6 +128,18 @@ pub struct Layer {
     pub tls_key_file: Option<Sourced<String>>,
     /// `tls.client_ca_file`; default: none.
     pub tls_client_ca_file: Option<Sourced<String>>,
+    /// `policy_file`; default: none.
+    pub policy_file: Option<Sourced<String>>,
+    /// `evaluate_every`; default: `15s`.
+    pub evaluate_every: Option<Sourced<String>>,
+    /// `alertmanager.urls`, comma-separated; default: none.
+    pub alertmanager_urls: Option<Sourced<String>>,
+    /// `alertmanager.resend_every`; default: `60s`.
+    pub alertmanager_resend_every: Option<Sourced<String>>,
+    /// `alertmanager.min_severity`; default: `warning`.
+    pub alertmanager_min_severity: Option<Sourced<String>>,
+    /// `external_url`; default: none.
+    pub external_url: Option<Sourced<String>>,
 }
 
 impl Layer {
@@ -117,6 +155,16 @@ impl Layer {
             tls_cert_file: self.tls_cert_file.or(lower.tls_cert_file),
             tls_key_file: self.tls_key_file.or(lower.tls_key_file),
             tls_client_ca_file: self.tls_client_ca_file.or(lower.tls_client_ca_file),
+            policy_file: self.policy_file.or(lower.policy_file),
+            evaluate_every: self.evaluate_every.or(lower.evaluate_every),
+            alertmanager_urls: self.alertmanager_urls.or(lower.alertmanager_urls),
+            alertmanager_resend_every: self
+                .alertmanager_resend_every
+                .or(lower.alertmanager_resend_every),
+            alertmanager_min_severity: self
+                .alertmanager_min_severity
+                .or(lower.alertmanager_min_severity),
+            external_url: self.external_url.or(lower.external_url),
         }
     }
 }
@@ -144,6 +192,7 @@ pub fn resolve(
     };
 
     let tls = tls::resolve(&raw)?;
+    let alertmanager = analysis::alertmanager(&raw)?;
     let listen = rules::socket_addr("listen", &or_default(raw.listen, DEFAULT_LISTEN))?;
     let data_dir = rules::path("data_dir", &or_default(raw.data_dir, DEFAULT_DATA_DIR))?;
     let max_batch_bytes = match &raw.max_batch_bytes {
@@ -161,6 +210,24 @@ pub fn resolve(
         .transpose()?;
     let log_format = rules::log_format("log_format", raw.log_format.as_ref())?;
     let log_filter = rules::log_filter(log_filter, env!("CARGO_CRATE_NAME"))?;
+    let policy_file = raw
+        .policy_file
+        .as_ref()
+        .map(|file| rules::file("policy_file", file))
+        .transpose()?;
+    let policy = match &policy_file {
+        Some(path) => crate::policy::PolicySource::load(path).map_err(ConfigError::Policy)?,
+        None => crate::policy::Policy::default(),
+    };
+    let evaluate_every = match &raw.evaluate_every {
+        Some(d) => analysis::duration("evaluate_every", d, EVALUATE_EVERY_RANGE)?,
+        None => DEFAULT_EVALUATE_EVERY,
+    };
+    let external_url = raw
+        .external_url
+        .as_ref()
+        .map(|u| analysis::url("external_url", u))
+        .transpose()?;
 
     Ok(Config {
         listen,
@@ -171,5 +238,10 @@ pub fn resolve(
         tls,
         log_format,
         log_filter,
+        policy_file,
+        policy,
+        evaluate_every,
+        alertmanager,
+        external_url,
     })
 }

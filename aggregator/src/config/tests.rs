@@ -359,3 +359,94 @@ fn out_of_range_file_value_names_the_file_line() {
         other => panic!("expected invalid max_batch_bytes, got {other:?}"),
     }
 }
+
+#[test]
+fn analysis_settings_default_to_no_policy_a_15s_tick_and_no_alert_push() {
+    let config = resolve_one(Layer::default()).expect("valid");
+    assert_eq!(config.policy_file, None);
+    assert_eq!(config.evaluate_every, std::time::Duration::from_secs(15));
+    assert_eq!(config.alertmanager, None);
+    assert_eq!(config.external_url, None);
+}
+
+#[test]
+fn an_invalid_policy_file_is_a_config_error_naming_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "[defaults]\nmax_unavailable = 1\ntarget = \"not-a-version\"\n",
+    )
+    .expect("write");
+    let layer = Layer {
+        policy_file: Some(flag(&path.display().to_string())),
+        ..Layer::default()
+    };
+    match resolve_one(layer) {
+        Err(ConfigError::Policy(e)) => {
+            assert_eq!(e.line(), Some(3), "{e}");
+            assert!(e.to_string().contains("policy.toml:3:"), "{e}");
+        }
+        other => panic!("expected a policy error, got {other:?}"),
+    }
+}
+
+#[test]
+fn alertmanager_settings_are_validated_and_need_urls() {
+    let layer = Layer {
+        alertmanager_urls: Some(flag("http://am-0:9093/, https://am-1:9093")),
+        alertmanager_resend_every: Some(flag("30s")),
+        alertmanager_min_severity: Some(flag("critical")),
+        ..Layer::default()
+    };
+    let am = resolve_one(layer)
+        .expect("valid")
+        .alertmanager
+        .expect("configured");
+    assert_eq!(am.urls, ["http://am-0:9093", "https://am-1:9093"]);
+    assert_eq!(am.resend_every, std::time::Duration::from_secs(30));
+    assert_eq!(am.min_severity, crate::analysis::Severity::Critical);
+    let bad_url = Layer {
+        alertmanager_urls: Some(flag("am-0:9093")),
+        ..Layer::default()
+    };
+    assert_eq!(invalid_key(resolve_one(bad_url)).0, "alertmanager.urls");
+    let bad_resend = Layer {
+        alertmanager_urls: Some(flag("http://am:9093")),
+        alertmanager_resend_every: Some(flag("0s")),
+        ..Layer::default()
+    };
+    assert_eq!(
+        invalid_key(resolve_one(bad_resend)).0,
+        "alertmanager.resend_every"
+    );
+    let without_urls = Layer {
+        alertmanager_min_severity: Some(env("warning")),
+        ..Layer::default()
+    };
+    assert!(matches!(
+        resolve_one(without_urls),
+        Err(ConfigError::Incomplete {
+            missing: "alertmanager.urls",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_file_takes_an_alertmanager_table_and_analysis_keys() {
+    let file = ConfigFile::new(
+        "aggregator.toml",
+        "evaluate_every = \"5s\"\nexternal_url = \"https://edgeward.example\"\n[alertmanager]\nurls = [\"http://a:9093\", \"http://b:9093\"]\nmin_severity = \"info\"\n",
+    );
+    let layer = file::parse(&file).expect("parses");
+    let config = resolve_one(layer).expect("valid");
+    assert_eq!(config.evaluate_every, std::time::Duration::from_secs(5));
+    assert_eq!(
+        config.external_url.as_deref(),
+        Some("https://edgeward.example")
+    );
+    let am = config.alertmanager.expect("configured");
+    assert_eq!(am.urls, ["http://a:9093", "http://b:9093"]);
+    assert_eq!(am.min_severity, crate::analysis::Severity::Info);
+}

@@ -9,11 +9,18 @@
 //! | `GET /v1/nodes` | `200` JSON list of node summaries |
 //! | `GET /v1/nodes/{id}` | `200` JSON node detail (registry, latest sample, history, gaps, holes); `404` |
 //! | `GET /v1/nodes/{id}/samples?after_stream=&after_seq=&limit=` | `200` JSON stored samples in (stream, seq) order |
+//! | `GET /v1/findings?cluster=&node=&severity=&kind=&loop=` | `200` JSON findings of the latest evaluation (comma-separated lists); `400` for an unknown value; `503` before the first evaluation |
+//! | `GET /v1/clusters` | `200` JSON cluster reports; `503` before the first evaluation |
+//! | `GET /v1/clusters/{id}` | `200` JSON report, nodes, findings and upgrade plan of one cluster (`unassigned`: nodes without a cluster identity); `404` |
+//! | `GET /v1/upgrade-plan?format=json\|suc&cluster=` | `200` the wave plan as JSON, or Rancher system-upgrade-controller Plans as YAML |
+//! | `GET /metrics` | Prometheus text: nodes by version and state, findings by kind and severity, ingest, store, alerting, policy |
 //!
 //! The read API carries no authentication of its own: the default listen address is loopback,
 //! and a deployment that exposes it puts it behind the same access control as its dashboards.
 
+pub mod analysis;
 mod batches;
+pub mod metrics;
 mod nodes;
 pub mod serve;
 
@@ -26,7 +33,11 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::ingest::Ingest;
+use crate::monitor::Monitor;
 use crate::store::Store;
+
+/// Extra `/metrics` families from services outside the HTTP layer (alerting, policy).
+pub type ExtraMetrics = Arc<dyn Fn(&mut metrics::Exposition) + Send + Sync>;
 
 /// The wire protocol versions this build speaks, as served on `/v1/protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +61,8 @@ impl ProtocolInfo {
 pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub store: Arc<dyn Store>,
+    pub monitor: Arc<Monitor>,
+    pub extra_metrics: Option<ExtraMetrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,6 +82,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/nodes", get(nodes::list))
         .route("/v1/nodes/{id}", get(nodes::detail))
         .route("/v1/nodes/{id}/samples", get(nodes::samples))
+        .route("/v1/findings", get(analysis::findings))
+        .route("/v1/clusters", get(analysis::clusters))
+        .route("/v1/clusters/{id}", get(analysis::cluster))
+        .route("/v1/upgrade-plan", get(analysis::upgrade_plan))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
 

@@ -35,6 +35,12 @@ pub use auth::{PeerCertificate, Tokens, TokensError, Unauthenticated};
 /// Store calls in flight at once; more requests wait.
 pub const MAX_CONCURRENT_STORE_CALLS: usize = 8;
 
+/// Told about every batch once the store has made it durable (the analysis folds it in).
+/// Called on the blocking pool; must not block for long.
+pub trait BatchObserver: Send + Sync + 'static {
+    fn observe(&self, batch: &edgeward_proto::Batch, received_at: edgeward_proto::UnixMillis);
+}
+
 /// What to send back for one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -65,6 +71,10 @@ pub struct IngestStats {
     pub duplicate_samples_total: AtomicU64,
     pub refused_total: AtomicU64,
     pub waited_for_store_total: AtomicU64,
+    /// Agent gap records stored.
+    pub gap_records_total: AtomicU64,
+    /// Body bytes of accepted batches (as sent, compressed).
+    pub received_bytes_total: AtomicU64,
 }
 
 /// The ingest service: stateless apart from the store it writes to.
@@ -74,6 +84,7 @@ pub struct Ingest {
     limits: Limits,
     permits: Semaphore,
     stats: IngestStats,
+    observer: Option<Arc<dyn BatchObserver>>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -97,7 +108,14 @@ impl Ingest {
             },
             permits: Semaphore::new(MAX_CONCURRENT_STORE_CALLS),
             stats: IngestStats::default(),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` about every durable batch.
+    pub fn with_observer(mut self, observer: Arc<dyn BatchObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn stats(&self) -> &IngestStats {
@@ -185,7 +203,15 @@ impl Ingest {
         };
         let store = Arc::clone(&self.store);
         let received_at = clock::now();
-        let outcome = tokio::task::spawn_blocking(move || store.ingest(&batch, received_at)).await;
+        let observer = self.observer.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let outcome = store.ingest(&batch, received_at)?;
+            if let Some(o) = observer {
+                o.observe(&batch, received_at);
+            }
+            Ok::<_, crate::store::StoreError>(outcome)
+        })
+        .await;
         let outcome = match outcome {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
@@ -206,6 +232,12 @@ impl Ingest {
         self.stats
             .duplicate_samples_total
             .fetch_add(outcome.duplicates, Ordering::Relaxed);
+        self.stats
+            .gap_records_total
+            .fetch_add(outcome.gap_records, Ordering::Relaxed);
+        self.stats
+            .received_bytes_total
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
         debug!(node = %node, stored = outcome.stored, duplicates = outcome.duplicates, "Batch stored");
         let reply = Reply {
             verdict: Verdict::Accepted,

@@ -78,6 +78,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredSample>, StoreError>;
 
+    /// The newest `limit` stored samples of one node, oldest first (the analysis rebuilds
+    /// its state from them at start-up). Costs `limit` reads, not the node's history.
+    fn recent(&self, id: &NodeId, limit: usize) -> Result<Vec<StoredSample>, StoreError>;
+
+    /// One stored sample, if it is still within the retention window.
+    fn sample_at(
+        &self,
+        id: &NodeId,
+        stream: StreamId,
+        seq: Seq,
+    ) -> Result<Option<StoredSample>, StoreError>;
+
     /// Totals: nodes, samples, gap records, holes, and bytes on disk.
     fn stats(&self) -> Result<StoreStats, StoreError>;
 }

@@ -100,6 +100,52 @@ pub(super) fn node(tree: &sled::Tree, id: &NodeId) -> Result<Option<NodeDetail>,
     }))
 }
 
+/// The sample `seq` of `stream` of node `id`, if stored.
+pub(super) fn sample_at(
+    tree: &sled::Tree,
+    id: &NodeId,
+    stream: StreamId,
+    seq: Seq,
+) -> Result<Option<StoredSample>, StoreError> {
+    match record(tree, id)? {
+        Some(record) => sample(tree, &record, stream, seq),
+        None => Ok(None),
+    }
+}
+
+/// The newest `limit` samples of `id` (by stream arrival, then seq), oldest first. Reads
+/// backwards, so its cost is `limit`, not the node's history.
+pub(super) fn recent(
+    tree: &sled::Tree,
+    id: &NodeId,
+    limit: usize,
+) -> Result<Vec<StoredSample>, StoreError> {
+    let Some(record) = record(tree, id)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(limit.min(1024));
+    for (ordinal, state) in record.streams.iter().enumerate().rev() {
+        let Ok(ordinal) = u32::try_from(ordinal) else {
+            continue;
+        };
+        for item in tree
+            .scan_prefix(keys::sample_stream_prefix(id, ordinal))
+            .rev()
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(io("reading recent samples"))?;
+            out.push(StoredSample {
+                stream: state.id,
+                sample: decode("sample", &key, &value)?,
+            });
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// The sample `seq` of `stream`, if stored.
 fn sample(
     tree: &sled::Tree,

@@ -144,6 +144,19 @@ impl Store for SledStore {
         query::samples(&self.db, id, after, limit)
     }
 
+    fn recent(&self, id: &NodeId, limit: usize) -> Result<Vec<StoredSample>, StoreError> {
+        query::recent(&self.db, id, limit)
+    }
+
+    fn sample_at(
+        &self,
+        id: &NodeId,
+        stream: StreamId,
+        seq: Seq,
+    ) -> Result<Option<StoredSample>, StoreError> {
+        query::sample_at(&self.db, id, stream, seq)
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let bytes = self
             .db

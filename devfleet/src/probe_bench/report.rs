@@ -209,6 +209,7 @@ pub fn rss(
         &server,
         &ca.cert_file,
         &tokens.table,
+        None,
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

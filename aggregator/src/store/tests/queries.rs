@@ -136,3 +136,59 @@ fn node_detail_serializes_to_json_with_boot_id_as_a_uuid() {
     let summary = serde_json::to_value(store.nodes().unwrap()).unwrap();
     assert_eq!(summary[0]["latest"]["seq"], 2);
 }
+
+#[test]
+fn recent_returns_the_newest_samples_across_streams_oldest_first() {
+    let (_dir, store) = store();
+    let first = sim(1);
+    store.ingest(&batch(&first, 1, 6), T0).unwrap();
+    // The agent restarted on a fresh outbox: a second stream arrives later.
+    let mut second = first.clone();
+    second.stream = StreamId(first.stream.0 ^ 0xFF);
+    store
+        .ingest(&batch(&second, 1, 3), UnixMillis(T0.0 + 1))
+        .unwrap();
+    let recent = store.recent(&first.node, 5).unwrap();
+    let got: Vec<_> = recent.iter().map(|s| (s.stream, s.sample.seq.0)).collect();
+    assert_eq!(
+        got,
+        [
+            (first.stream, 5),
+            (first.stream, 6),
+            (second.stream, 1),
+            (second.stream, 2),
+            (second.stream, 3)
+        ]
+    );
+    assert!(
+        store
+            .recent(&NodeId::new("nobody").unwrap(), 5)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn sample_at_finds_one_stored_sample_and_nothing_else() {
+    let (_dir, store) = store();
+    let node = sim(1);
+    let b = batch(&node, 1, 4);
+    store.ingest(&b, T0).unwrap();
+    let found = store
+        .sample_at(&node.node, node.stream, Seq(3))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.sample, b.samples[2]);
+    assert!(
+        store
+            .sample_at(&node.node, node.stream, Seq(9))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .sample_at(&node.node, StreamId(7), Seq(3))
+            .unwrap()
+            .is_none()
+    );
+}

@@ -1,6 +1,7 @@
-//! The one jittered exponential backoff the agent uses: "full jitter" (each wait is uniform
-//! in `[0, min(cap, base * 2^attempt)]`), so a fleet that lost its aggregator at the same
-//! moment does not come back in lockstep.
+//! The one jittered exponential backoff every edgeward retry loop shares (the agent's uplink,
+//! the aggregator's alert push): "full jitter", each wait uniform in
+//! `[0, min(cap, base * 2^attempt)]`, so peers that lost the same server do not come back in
+//! lockstep.
 
 use std::time::Duration;
 
