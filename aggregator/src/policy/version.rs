@@ -3,8 +3,8 @@
 //! A version is written as the distributions print it (DOMAIN.md §4): K3s `v1.31.4+k3s1`,
 //! MicroK8s and upstream `v1.31.4`, optionally with a pre-release (`v1.32.0-rc1+k3s1`). The
 //! leading `v` is required so that a policy value compares equal, as text, to what agents
-//! report. Ordering compares major, minor and patch numerically, then the rest as text: enough
-//! to say "older than the target" within one distribution.
+//! report. Ordering is the upgrade planner's (`analysis::upgrade::version`): numbers, then a
+//! pre-release before its release, then build tags in natural order.
 //!
 //! The aggregator never fetches release channels: `[channels]` pins what `stable`, `latest`
 //! or `v1.30` means today, and a [`Target::Channel`] carries the version it resolved to.
@@ -21,6 +21,10 @@ pub struct KubeVersion {
     major: u32,
     minor: u32,
     patch: u32,
+    /// The same text parsed by the upgrade planner's parser, whose total order (pre-releases
+    /// before their release, natural order of build tags) this type uses: one order for
+    /// versions everywhere in the aggregator.
+    order: Option<crate::analysis::upgrade::version::Version>,
 }
 
 /// The text given is not a version; carries nothing, the caller knows the text.
@@ -53,6 +57,7 @@ impl KubeVersion {
             major,
             minor,
             patch,
+            order: crate::analysis::upgrade::version::Version::parse(text).ok(),
         })
     }
 
@@ -113,12 +118,15 @@ impl Serialize for KubeVersion {
 
 impl Ord for KubeVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.major, self.minor, self.patch, &self.text).cmp(&(
-            other.major,
-            other.minor,
-            other.patch,
-            &other.text,
-        ))
+        match (&self.order, &other.order) {
+            (Some(a), Some(b)) => a.cmp(b).then_with(|| self.text.cmp(&other.text)),
+            _ => (self.major, self.minor, self.patch, &self.text).cmp(&(
+                other.major,
+                other.minor,
+                other.patch,
+                &other.text,
+            )),
+        }
     }
 }
 
@@ -198,6 +206,8 @@ mod tests {
     fn versions_order_by_numbers_not_text() {
         let parse = |t| KubeVersion::parse(t).expect(t);
         assert!(parse("v1.9.0") < parse("v1.10.0"));
+        assert!(parse("v1.32.0-rc1+k3s1") < parse("v1.32.0+k3s1"));
+        assert!(parse("v1.31.4+k3s2") < parse("v1.31.4+k3s10"));
         assert!(parse("v1.31.4+k3s1") < parse("v1.31.10+k3s1"));
         assert!(parse("v1.31.4+k3s1") < parse("v1.31.4+k3s2"));
     }

@@ -62,6 +62,29 @@ fn k3s_servers<'a>(
         .collect()
 }
 
+type Servers<'a> = [(&'a NodeState, &'a edgeward_proto::inventory::Inventory)];
+
+/// `base` with each server's digest of `key` as evidence (`absent` when it has none), when
+/// the servers do not all agree on it.
+fn disagreement(servers: &Servers<'_>, key: &str, base: Finding) -> Option<Finding> {
+    let seen: Vec<_> = servers
+        .iter()
+        .map(|(n, inv)| (*n, digest(inv, key)))
+        .collect();
+    let distinct: BTreeSet<Option<[u8; 32]>> =
+        seen.iter().map(|(_, d)| d.map(|d| d.sha256)).collect();
+    if distinct.len() < 2 {
+        return None;
+    }
+    let mut f = base.with("key", key);
+    for (n, d) in &seen {
+        if let Some(id) = n.node() {
+            f = f.with(id.as_str(), d.map_or_else(|| "absent".to_owned(), shown));
+        }
+    }
+    Some(f)
+}
+
 /// Must-equal keys and manifests between a K3s cluster's servers.
 pub(super) fn servers(cluster: &ClusterView<'_>, now: UnixMillis, out: &mut Vec<Finding>) {
     let servers = k3s_servers(cluster);
@@ -70,16 +93,7 @@ pub(super) fn servers(cluster: &ClusterView<'_>, now: UnixMillis, out: &mut Vec<
     }
     for flag in SERVER_EQUAL {
         let key = format!("{K3S_CONFIG}{flag}");
-        let seen: Vec<_> = servers
-            .iter()
-            .map(|(n, inv)| (*n, digest(inv, &key)))
-            .collect();
-        let distinct: BTreeSet<Option<[u8; 32]>> =
-            seen.iter().map(|(_, d)| d.map(|d| d.sha256)).collect();
-        if distinct.len() < 2 {
-            continue;
-        }
-        let mut f = Finding::new(
+        let base = Finding::new(
             Kind::DriftServerKeys,
             Severity::Critical,
             cluster.id,
@@ -90,14 +104,8 @@ pub(super) fn servers(cluster: &ClusterView<'_>, now: UnixMillis, out: &mut Vec<
             ),
             now,
         )
-        .in_loop(loop_of(&key))
-        .with("key", key.as_str());
-        for (n, d) in &seen {
-            if let Some(id) = n.node() {
-                f = f.with(id.as_str(), d.map_or_else(|| "absent".to_owned(), shown));
-            }
-        }
-        out.push(f);
+        .in_loop(loop_of(&key));
+        out.extend(disagreement(&servers, &key, base));
     }
     let keys: BTreeSet<&str> = servers
         .iter()
@@ -106,16 +114,7 @@ pub(super) fn servers(cluster: &ClusterView<'_>, now: UnixMillis, out: &mut Vec<
         .filter(|k| k.starts_with(MANIFESTS))
         .collect();
     for key in keys {
-        let seen: Vec<_> = servers
-            .iter()
-            .map(|(n, inv)| (*n, digest(inv, key)))
-            .collect();
-        let distinct: BTreeSet<Option<[u8; 32]>> =
-            seen.iter().map(|(_, d)| d.map(|d| d.sha256)).collect();
-        if distinct.len() < 2 {
-            continue;
-        }
-        let mut f = Finding::new(
+        let base = Finding::new(
             Kind::DriftManifests,
             Severity::Warning,
             cluster.id,
@@ -123,14 +122,8 @@ pub(super) fn servers(cluster: &ClusterView<'_>, now: UnixMillis, out: &mut Vec<
             Some(key),
             format!("{key} differs between servers (K3s does not sync server manifests)"),
             now,
-        )
-        .with("key", key);
-        for (n, d) in &seen {
-            if let Some(id) = n.node() {
-                f = f.with(id.as_str(), d.map_or_else(|| "absent".to_owned(), shown));
-            }
-        }
-        out.push(f);
+        );
+        out.extend(disagreement(&servers, key, base));
     }
 }
 
