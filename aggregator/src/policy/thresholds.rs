@@ -177,6 +177,25 @@ thresholds! {
     /// Memory available under this fraction of capacity (above the eviction threshold) is a
     /// thin margin. Default: `0.05`.
     memory_margin_thin: f64 = 0.05, "serialize_f64";
+    /// Disk fdatasync p99 above this is critical: an order of magnitude beyond what etcd needs
+    /// (SD cards land here). Default: `100ms`.
+    disk_fdatasync_p99_critical: Duration = Duration::from_millis(100), "serialize_duration";
+    /// A kubelet certificate-manager TTL under this is a warning (DOMAIN.md §1: 7 d).
+    /// Default: `7d`.
+    kubelet_cert_ttl_warning: Duration = days(7), "serialize_duration";
+    /// A kubelet certificate-manager TTL under this is critical (DOMAIN.md §1: 1 d).
+    /// Default: `1d`.
+    kubelet_cert_ttl_critical: Duration = days(1), "serialize_duration";
+    /// io PSI `some avg60` (share of the last minute some task stalled on I/O) at or above
+    /// this is a warning. Default: `0.2`.
+    io_some_avg60_warning: f64 = 0.2, "serialize_f64";
+    /// io PSI `full avg60` (share of the last minute every task stalled on I/O) at or above
+    /// this is critical. Default: `0.1`.
+    io_full_avg60_critical: f64 = 0.1, "serialize_f64";
+    /// etcd in-use over allocated database size below this (and more than 100 MiB in use) is
+    /// fragmentation worth a defrag (etcd's `etcdDatabaseHighFragmentationRatio`: 0.5).
+    /// Default: `0.5`.
+    etcd_fragmented_in_use_ratio: f64 = 0.5, "serialize_f64";
 }
 
 const fn days(n: u64) -> Duration {

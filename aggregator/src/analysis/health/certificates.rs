@@ -15,11 +15,6 @@ use crate::analysis::finding::{Finding, Kind, Severity};
 use crate::analysis::node::NodeState;
 use crate::policy::Thresholds;
 
-/// A kubelet certificate-manager TTL below this is a warning (DOMAIN.md §1: < 7 d).
-pub const KUBELET_CERT_TTL_WARNING: Duration = Duration::from_secs(7 * 86_400);
-/// A kubelet certificate-manager TTL below this is critical (DOMAIN.md §1: < 1 d).
-pub const KUBELET_CERT_TTL_CRITICAL: Duration = Duration::from_secs(86_400);
-
 /// Findings for the certificates of the newest inventory, however old it is (inventory ships
 /// when it changes and every few hours otherwise).
 pub(super) fn check(ctx: &Ctx<'_>, node: &NodeState, t: &Thresholds, out: &mut Vec<Finding>) {
@@ -87,6 +82,7 @@ pub(super) fn kubelet_ttl(
     ctx: &Ctx<'_>,
     subject: &str,
     ttl_secs: f64,
+    t: &Thresholds,
     at: UnixMillis,
 ) -> Option<Finding> {
     if !ttl_secs.is_finite() {
@@ -94,9 +90,9 @@ pub(super) fn kubelet_ttl(
     }
     let (kind, severity) = if ttl_secs <= 0.0 {
         (Kind::CertExpired, Severity::Critical)
-    } else if ttl_secs < super::secs(KUBELET_CERT_TTL_CRITICAL) {
+    } else if ttl_secs < super::secs(t.kubelet_cert_ttl_critical) {
         (Kind::CertExpiring, Severity::Critical)
-    } else if ttl_secs < super::secs(KUBELET_CERT_TTL_WARNING) {
+    } else if ttl_secs < super::secs(t.kubelet_cert_ttl_warning) {
         (Kind::CertExpiring, Severity::Warning)
     } else {
         return None;

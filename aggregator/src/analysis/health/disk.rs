@@ -5,7 +5,6 @@
 //! The audit is rate-limited (every 10 minutes by default), so its newest result is kept
 //! apart from the datastore section and judged here whatever sample carried it.
 
-use std::time::Duration;
 
 use edgeward_proto::datastore::Datastore;
 
@@ -14,12 +13,10 @@ use crate::analysis::finding::{Finding, Kind, Severity};
 use crate::analysis::node::NodeState;
 use crate::policy::Thresholds;
 
-/// fdatasync p99 above this is critical: ten times etcd's limit, as long as etcd's default
-/// heartbeat interval (100 ms), so every slow write risks a missed heartbeat.
-pub const DISK_FDATASYNC_P99_CRITICAL: Duration = Duration::from_millis(100);
-
 /// DiskSlowFdatasync: warning above `disk_fdatasync_p99_warning`, critical above
-/// [`DISK_FDATASYNC_P99_CRITICAL`]. The subject is the audited path.
+/// `disk_fdatasync_p99_critical` (100 ms: ten times etcd's limit, as long as etcd's default
+/// heartbeat interval, so every slow write risks a missed heartbeat). The subject is the
+/// audited path.
 pub(super) fn check(ctx: &Ctx<'_>, node: &NodeState, t: &Thresholds, out: &mut Vec<Finding>) {
     let local_datastore = node.datastore.fresh().is_some_and(|d| {
         matches!(
@@ -35,7 +32,7 @@ pub(super) fn check(ctx: &Ctx<'_>, node: &NodeState, t: &Thresholds, out: &mut V
         return;
     };
     let p99_us = i64::from(a.value.p99_us);
-    let critical_us = i64::try_from(DISK_FDATASYNC_P99_CRITICAL.as_micros()).unwrap_or(i64::MAX);
+    let critical_us = i64::try_from(t.disk_fdatasync_p99_critical.as_micros()).unwrap_or(i64::MAX);
     let warning_us = i64::try_from(t.disk_fdatasync_p99_warning.as_micros()).unwrap_or(i64::MAX);
     let (severity, limit_us) = if p99_us > critical_us {
         (Severity::Critical, critical_us)

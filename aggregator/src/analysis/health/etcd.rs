@@ -23,8 +23,6 @@ pub const COUNTER_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// etcd's quota when `etcd_server_quota_backend_bytes` reads 0 or is not known: 2 GiB
 /// (DOMAIN.md §3).
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 << 30;
-/// In-use over total database size below this is fragmented (etcd mixin: 0.5).
-pub const FRAGMENTED_IN_USE_RATIO: f64 = 0.5;
 /// ... once the in-use size exceeds this (etcd mixin: 104857600 bytes, 100 MiB).
 pub const FRAGMENTED_MIN_IN_USE_BYTES: u64 = 100 << 20;
 
@@ -253,7 +251,7 @@ fn latency(ctx: &Ctx<'_>, m: &EtcdMetrics, at: UnixMillis, t: &Thresholds, out: 
 }
 
 /// EtcdDbNearQuota (warning) above `db_quota_ratio_warning` of the quota; EtcdFragmented
-/// (warning) when in-use over size is below [`FRAGMENTED_IN_USE_RATIO`] and the in-use size
+/// (warning) when in-use over size is below `etcd_fragmented_in_use_ratio` and the in-use size
 /// exceeds [`FRAGMENTED_MIN_IN_USE_BYTES`]. Sizes from the metrics, else from the status
 /// (the quota is then etcd's default).
 fn database(
@@ -292,7 +290,7 @@ fn database(
         );
     }
     let in_use_ratio = in_use as f64 / size.max(1) as f64;
-    if in_use_ratio < FRAGMENTED_IN_USE_RATIO && in_use > FRAGMENTED_MIN_IN_USE_BYTES {
+    if in_use_ratio < t.etcd_fragmented_in_use_ratio && in_use > FRAGMENTED_MIN_IN_USE_BYTES {
         out.push(
             ctx.finding(
                 Kind::EtcdFragmented,

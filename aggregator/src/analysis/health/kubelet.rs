@@ -143,7 +143,7 @@ fn metrics(
     ];
     for (subject, ttl) in ttls {
         if let Some(ttl) = ttl {
-            out.extend(certificates::kubelet_ttl(ctx, subject, ttl, at));
+            out.extend(certificates::kubelet_ttl(ctx, subject, ttl, t, at));
         }
     }
 }

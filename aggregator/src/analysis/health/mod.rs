@@ -43,14 +43,9 @@ use super::node::{Current, NodeState, Observed, Track};
 use crate::policy::Thresholds;
 
 // The check constants not (yet) in the policy's `Thresholds`, each documented where defined.
-pub use certificates::{KUBELET_CERT_TTL_CRITICAL, KUBELET_CERT_TTL_WARNING};
 pub use clock::SKEW_WINDOW;
 pub use delivery::{BACKLOG_BATCHES, BACKLOG_MIN_INTERVALS, DATA_GAP_WINDOW, DEFAULT_INTERVAL_MS};
-pub use disk::DISK_FDATASYNC_P99_CRITICAL;
-pub use etcd::{
-    COUNTER_WINDOW, DEFAULT_QUOTA_BYTES, FRAGMENTED_IN_USE_RATIO, FRAGMENTED_MIN_IN_USE_BYTES,
-};
-pub use pressure::{IO_FULL_AVG60_CRITICAL_PERCENT, IO_SOME_AVG60_WARNING_PERCENT};
+pub use etcd::{COUNTER_WINDOW, DEFAULT_QUOTA_BYTES, FRAGMENTED_MIN_IN_USE_BYTES};
 pub use sqlite::TREND_WINDOW;
 
 /// Evidence key prefix by which a cluster-level finding names the nodes it implicates

@@ -12,14 +12,6 @@ use crate::analysis::finding::{Finding, Kind, Severity};
 use crate::analysis::node::NodeState;
 use crate::policy::Thresholds;
 
-/// io PSI `some avg60` at or above this (percent of the last minute in which at least one
-/// task stalled on I/O) is a warning: a sustained quarter-of-a-minute-class stall, well
-/// above the single digits a healthy SSD or eMMC node shows.
-pub const IO_SOME_AVG60_WARNING_PERCENT: f32 = 20.0;
-/// io PSI `full avg60` at or above this (every non-idle task stalled on I/O at once) is
-/// critical: the node does no useful work for a tenth of the time.
-pub const IO_FULL_AVG60_CRITICAL_PERCENT: f32 = 10.0;
-
 /// Eviction conditions, margins and io PSI.
 pub(super) fn check(ctx: &Ctx<'_>, node: &NodeState, t: &Thresholds, out: &mut Vec<Finding>) {
     let Some(p) = ctx.track("pressure", &node.pressure, out) else {
@@ -30,7 +22,7 @@ pub(super) fn check(ctx: &Ctx<'_>, node: &NodeState, t: &Thresholds, out: &mut V
         margins(ctx, e, t, p.at, out);
     }
     if let Some(psi) = ctx.section("pressure/psi", &p.value.psi, p.at, out) {
-        io(ctx, psi, p.at, out);
+        io(ctx, psi, t, p.at, out);
     }
 }
 
@@ -178,12 +170,21 @@ fn margins(
 }
 
 /// IoPressure from io PSI over the last minute.
-fn io(ctx: &Ctx<'_>, psi: &Psi, at: edgeward_proto::UnixMillis, out: &mut Vec<Finding>) {
+fn io(
+    ctx: &Ctx<'_>,
+    psi: &Psi,
+    t: &Thresholds,
+    at: edgeward_proto::UnixMillis,
+    out: &mut Vec<Finding>,
+) {
     let some = psi.io.some.avg60;
     let full = psi.io.full.map(|l| l.avg60);
-    let severity = if full.is_some_and(|v| v >= IO_FULL_AVG60_CRITICAL_PERCENT) {
+    // PSI averages are percentages; the policy gives shares.
+    let some_warning = (t.io_some_avg60_warning * 100.0) as f32;
+    let full_critical = (t.io_full_avg60_critical * 100.0) as f32;
+    let severity = if full.is_some_and(|v| v >= full_critical) {
         Severity::Critical
-    } else if some >= IO_SOME_AVG60_WARNING_PERCENT {
+    } else if some >= some_warning {
         Severity::Warning
     } else {
         return;
@@ -202,8 +203,8 @@ fn io(ctx: &Ctx<'_>, psi: &Psi, at: edgeward_proto::UnixMillis, out: &mut Vec<Fi
         .with("io_some_avg60_percent", some)
         .with("io_some_avg300_percent", psi.io.some.avg300)
         .with_opt("io_full_avg60_percent", full)
-        .with("io_some_warning_percent", IO_SOME_AVG60_WARNING_PERCENT)
-        .with("io_full_critical_percent", IO_FULL_AVG60_CRITICAL_PERCENT)
+        .with("io_some_warning_percent", some_warning)
+        .with("io_full_critical_percent", full_critical)
         .measured_at(at),
     );
 }

@@ -236,3 +236,20 @@ fn missing_psi_is_unknown_naming_the_reason() {
         KINDS,
     );
 }
+
+#[test]
+fn io_pressure_levels_follow_the_policy_thresholds() {
+    let st = super::node_state(0, io(30.0, 12.0, 1.0));
+    let default = super::super::node(&st, &Default::default(), super::now());
+    assert_eq!(
+        super::shape(&default, KINDS),
+        [(Kind::IoPressure, Severity::Critical, None)]
+    );
+    let relaxed = crate::policy::Thresholds {
+        io_some_avg60_warning: 0.5,
+        io_full_avg60_critical: 0.25,
+        ..Default::default()
+    };
+    let found = super::super::node(&st, &relaxed, super::now());
+    assert!(super::shape(&found, KINDS).is_empty(), "{found:#?}");
+}
