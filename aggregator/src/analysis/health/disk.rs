@@ -5,7 +5,6 @@
 //! The audit is rate-limited (every 10 minutes by default), so its newest result is kept
 //! apart from the datastore section and judged here whatever sample carried it.
 
-
 use edgeward_proto::datastore::Datastore;
 
 use super::Ctx;
