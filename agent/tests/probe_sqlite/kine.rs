@@ -7,28 +7,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
-/// kine's SQLite schema, statement for statement.
-pub const KINE_SCHEMA: [&str; 6] = [
-    "CREATE TABLE IF NOT EXISTS kine
-        (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name INTEGER,
-            created INTEGER,
-            deleted INTEGER,
-            create_revision INTEGER,
-            prev_revision INTEGER,
-            lease INTEGER,
-            value BLOB,
-            old_value BLOB
-        )",
-    "CREATE INDEX IF NOT EXISTS kine_name_index ON kine (name)",
-    "CREATE INDEX IF NOT EXISTS kine_name_id_index ON kine (name,id)",
-    "CREATE INDEX IF NOT EXISTS kine_id_deleted_index ON kine (id,deleted)",
-    "CREATE INDEX IF NOT EXISTS kine_prev_revision_index ON kine (prev_revision)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS kine_name_prev_revision_uindex ON kine (name, prev_revision)",
-];
-/// kine's insert (`pkg/drivers/generic/generic.go`).
-pub const KINE_INSERT: &str = "INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value) values(?, ?, ?, ?, ?, ?, ?, ?)";
+// The schema has one copy, in devfleet; this test crate cannot depend on devfleet.
+#[path = "../../../devfleet/src/fixture_node/kine_schema.rs"]
+mod kine_schema;
+pub use kine_schema::{KINE_INSERT, KINE_SCHEMA};
 
 /// A kine-like writer: a connection in WAL mode and the latest revision of each key.
 pub struct Kine {

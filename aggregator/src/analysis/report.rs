@@ -120,28 +120,25 @@ impl Analysis {
     }
 }
 
+/// Why a section gives no data now, or `None` when it does.
+fn missing<T>(c: super::node::Current<'_, T>) -> Option<String> {
+    use super::node::Current;
+    match c {
+        Current::Data(_) => None,
+        Current::Unavailable(u, _) => Some(format!("{:?}: {}", u.value.reason, u.value.detail)),
+        Current::Never => Some("never reported".to_owned()),
+    }
+}
+
 /// Why a node's state cannot be called healthy, when its data is missing.
 fn unknown_reasons(n: &NodeState) -> Vec<String> {
-    use super::node::Current;
-    let mut out = Vec::new();
-    let mut check = |name: &str, c: Option<String>| {
-        if let Some(r) = c {
-            out.push(format!("{name}: {r}"));
-        }
-    };
-    let why = |c: Current<'_, _>| match c {
-        Current::Data(_) => None,
-        Current::Unavailable(u, _) => Some(format!("{:?}: {}", u.value.reason, u.value.detail)),
-        Current::Never => Some("never reported".to_owned()),
-    };
-    check("kubelet", why(n.kubelet.current()));
-    let pressure = match n.pressure.current() {
-        Current::Data(_) => None,
-        Current::Unavailable(u, _) => Some(format!("{:?}: {}", u.value.reason, u.value.detail)),
-        Current::Never => Some("never reported".to_owned()),
-    };
-    check("pressure", pressure);
-    out
+    [
+        ("kubelet", missing(n.kubelet.current())),
+        ("pressure", missing(n.pressure.current())),
+    ]
+    .into_iter()
+    .filter_map(|(name, why)| why.map(|r| format!("{name}: {r}")))
+    .collect()
 }
 
 pub(super) fn build(

@@ -17,8 +17,9 @@ pub const RESEND_EVERY_RANGE: RangeInclusive<Duration> =
 /// Where and how alerts are pushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertmanagerConfig {
-    /// Base URLs (`http://am:9093`), every member of an HA cluster.
-    pub urls: Vec<String>,
+    /// Base URLs (`http://am:9093/`, always ending in `/` so a path prefix is kept), every
+    /// member of an HA cluster.
+    pub urls: Vec<url::Url>,
     /// How often active alerts are re-sent. Default: 60 s.
     pub resend_every: Duration,
     /// Findings below this severity are not pushed. Default: warning.
@@ -53,24 +54,27 @@ pub(super) fn duration(
     }
 }
 
-/// An `http://` or `https://` URL without a trailing slash.
-pub(super) fn url(key: &'static str, raw: &Sourced<String>) -> Result<String, Invalid> {
-    let v = raw.value.trim();
-    let rest = v
-        .strip_prefix("http://")
-        .or_else(|| v.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(v.trim_end_matches('/').to_owned())
-        }
-        _ => Err(Invalid::new(
+/// An `http://` or `https://` URL with a host, parsed by the `url` crate, its path ending
+/// in `/`.
+pub(super) fn url(key: &'static str, raw: &Sourced<String>) -> Result<url::Url, Invalid> {
+    let bad = || {
+        Invalid::new(
             key,
             raw,
             Problem::Url {
                 value: raw.value.clone(),
             },
-        )),
+        )
+    };
+    let mut u = url::Url::parse(raw.value.trim()).map_err(|_| bad())?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err(bad());
     }
+    if !u.path().ends_with('/') {
+        let path = format!("{}/", u.path());
+        u.set_path(&path);
+    }
+    Ok(u)
 }
 
 /// The `[alertmanager]` settings; `None` without URLs. Resend or severity without URLs is

@@ -226,7 +226,9 @@ pub fn resolve(
     let external_url = raw
         .external_url
         .as_ref()
-        .map(|u| analysis::url("external_url", u))
+        .map(|u| {
+            analysis::url("external_url", u).map(|u| u.as_str().trim_end_matches('/').to_owned())
+        })
         .transpose()?;
 
     Ok(Config {

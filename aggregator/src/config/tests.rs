@@ -403,7 +403,12 @@ fn alertmanager_settings_are_validated_and_need_urls() {
         .expect("valid")
         .alertmanager
         .expect("configured");
-    assert_eq!(am.urls, ["http://am-0:9093", "https://am-1:9093"]);
+    let urls: Vec<_> = am
+        .urls
+        .iter()
+        .map(|u| u.as_str().trim_end_matches('/'))
+        .collect();
+    assert_eq!(urls, ["http://am-0:9093", "https://am-1:9093"]);
     assert_eq!(am.resend_every, std::time::Duration::from_secs(30));
     assert_eq!(am.min_severity, crate::analysis::Severity::Critical);
     let bad_url = Layer {
@@ -447,6 +452,11 @@ fn the_file_takes_an_alertmanager_table_and_analysis_keys() {
         Some("https://edgeward.example")
     );
     let am = config.alertmanager.expect("configured");
-    assert_eq!(am.urls, ["http://a:9093", "http://b:9093"]);
+    let urls: Vec<_> = am
+        .urls
+        .iter()
+        .map(|u| u.as_str().trim_end_matches('/'))
+        .collect();
+    assert_eq!(urls, ["http://a:9093", "http://b:9093"]);
     assert_eq!(am.min_severity, crate::analysis::Severity::Info);
 }

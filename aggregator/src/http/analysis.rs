@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use crate::analysis::upgrade::ClusterPlan;
 use crate::analysis::{Analysis, ClusterReport, ControlLoop, Finding, Kind, NodeStatus, Severity};
 use edgeward_proto::UnixMillis;
 
@@ -161,7 +162,7 @@ struct ClusterDetail<'a> {
     cluster: &'a ClusterReport,
     nodes: Vec<&'a NodeStatus>,
     findings: Vec<&'a Finding>,
-    plan: Option<serde_json::Value>,
+    plan: Option<&'a ClusterPlan>,
 }
 
 fn matches_cluster(id: Option<&edgeward_proto::ClusterId>, wanted: &str) -> bool {
@@ -199,14 +200,9 @@ pub async fn cluster(State(state): State<AppState>, Path(id): Path<String>) -> R
     .into_response()
 }
 
-/// The plan of one cluster: the entry of the plan's `clusters` whose `cluster` is `id`.
-fn cluster_plan(a: &Analysis, id: &str) -> Option<serde_json::Value> {
-    let plan = serde_json::to_value(&a.plan).ok()?;
-    plan.get("clusters")?
-        .as_array()?
-        .iter()
-        .find(|p| p.get("cluster").and_then(|c| c.as_str()) == Some(id))
-        .cloned()
+/// The plan of one cluster.
+fn cluster_plan<'a>(a: &'a Analysis, id: &str) -> Option<&'a ClusterPlan> {
+    a.plan.clusters.iter().find(|p| p.cluster.as_str() == id)
 }
 
 /// `GET /v1/upgrade-plan` query.

@@ -115,16 +115,9 @@ pub fn spawn_push(
     monitor: std::sync::Arc<super::Monitor>,
     external_url: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(tokio::task::JoinHandle<()>, AlertingStatsHandle), PushSetupError> {
+) -> Result<(tokio::task::JoinHandle<()>, AlertingStatsHandle), crate::alerting::ClientError> {
     use std::sync::Arc;
-    let mut urls = Vec::with_capacity(config.urls.len());
-    for u in &config.urls {
-        // Validated as http(s) URLs by the config; a trailing slash keeps a path prefix.
-        let parsed =
-            url::Url::parse(&format!("{u}/")).map_err(|e| PushSetupError::Url(u.clone(), e))?;
-        urls.push(parsed);
-    }
-    let mut options = AlertmanagerOptions::new(urls);
+    let mut options = AlertmanagerOptions::new(config.urls.clone());
     options.resend_every = config.resend_every;
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(Vec::new()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -161,15 +154,6 @@ pub fn spawn_push(
         let _ = pusher.await;
     });
     Ok((task, stats))
-}
-
-/// Why the alert push could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum PushSetupError {
-    #[error("Alertmanager URL {0:?}")]
-    Url(String, #[source] url::ParseError),
-    #[error(transparent)]
-    Client(#[from] crate::alerting::ClientError),
 }
 
 /// `/metrics` families of the alert push.

@@ -20,28 +20,10 @@ use std::path::Path;
 use rusqlite::{Connection, params};
 use thiserror::Error;
 
-/// kine's SQLite schema, statement for statement.
-const SCHEMA: [&str; 6] = [
-    "CREATE TABLE IF NOT EXISTS kine
-        (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name INTEGER,
-            created INTEGER,
-            deleted INTEGER,
-            create_revision INTEGER,
-            prev_revision INTEGER,
-            lease INTEGER,
-            value BLOB,
-            old_value BLOB
-        )",
-    "CREATE INDEX IF NOT EXISTS kine_name_index ON kine (name)",
-    "CREATE INDEX IF NOT EXISTS kine_name_id_index ON kine (name,id)",
-    "CREATE INDEX IF NOT EXISTS kine_id_deleted_index ON kine (id,deleted)",
-    "CREATE INDEX IF NOT EXISTS kine_prev_revision_index ON kine (prev_revision)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS kine_name_prev_revision_uindex ON kine (name, prev_revision)",
-];
-/// kine's insert.
-const INSERT: &str = "INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value) values(?, ?, ?, ?, ?, ?, ?, ?)";
+#[path = "kine_schema.rs"]
+mod kine_schema;
+use kine_schema::{KINE_INSERT as INSERT, KINE_SCHEMA as SCHEMA};
+
 /// kine's compaction: superseded and deleted rows up to the revision.
 const COMPACT: &str = "DELETE FROM kine AS kv WHERE kv.id IN (
     SELECT kp.prev_revision AS id FROM kine AS kp
